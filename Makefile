@@ -1,0 +1,32 @@
+# The two commands: `make run` and `make test`. Only Python 3.11, git and make are needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP) ## start everything on embedded services; Ctrl-C stops it
+	$(BIN)/python -m devstack run
+
+test: $(STAMP) lint ## lint, then every test (starts and stops its own servers)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP) ## the domain's unit tests only (seconds, no servers)
+	$(BIN)/python -m pytest tests/unit -q
+
+lint: $(STAMP) ## ruff, mypy and the import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain adapters api workers
+	$(BIN)/lint-imports
+
+bench: $(STAMP) ## latency figures, printed beside a floor measured in the same run
+	$(BIN)/python -m bench.funding
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

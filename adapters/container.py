@@ -1,0 +1,53 @@
+"""Wiring: the real adapters behind the domain's ports, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from pymongo.database import Database
+
+from adapters.daraja import DarajaClient
+from adapters.emitter import SocketNotifier
+from adapters.mongo.callbacks import MongoCallbacks
+from adapters.mongo.client import Doc, connect, ensure_indexes
+from adapters.mongo.deals import MongoDeals
+from adapters.mongo.ledger import MongoLedger
+from adapters.mongo.payments import MongoPayments
+from adapters.mongo.users import MongoUsers
+from adapters.redis_store import Revocations, TokenCache
+from adapters.redis_store import connect as connect_redis
+from adapters.runtime import ObjectIdFactory, SystemClock
+from adapters.security import Argon2Hasher
+from adapters.settings import Settings
+from domain.ports import TaskQueue
+from domain.services.context import Context
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    db: Database[Doc]
+    redis: redis.Redis
+    ctx: Context
+    ledger: MongoLedger
+    callbacks: MongoCallbacks
+    revocations: Revocations
+
+    def gateway(self) -> DarajaClient:
+        return DarajaClient(self.settings, TokenCache(self.redis, self.settings.mpesa_consumer_key))
+
+
+def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> Container:
+    db = connect(settings.mongo_url, settings.mongo_db)
+    if create_indexes:
+        ensure_indexes(db)
+    client = connect_redis(settings.redis_url)
+    ledger = MongoLedger(db)
+    ctx = Context(
+        users=MongoUsers(db), deals=MongoDeals(db), payments=MongoPayments(db), ledger=ledger,
+        clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
+        notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
+        hasher=Argon2Hasher(),
+    )
+    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client))

@@ -1,0 +1,37 @@
+"""Socket.IO events to the parties' rooms, published through the Redis message queue."""
+
+from __future__ import annotations
+
+import logging
+
+from flask_socketio import SocketIO
+
+from adapters.presenters import present_deal, present_payment
+from domain.deals import Deal
+from domain.payments import Payment
+
+log = logging.getLogger(__name__)
+
+
+def room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class SocketNotifier:
+    """Write-only: any process (API or worker) can emit; delivery is at most once."""
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        self._io = SocketIO(message_queue=redis_url, channel=channel)
+
+    def deal_changed(self, deal: Deal, event: str) -> None:
+        self._emit(event, present_deal(deal), deal.buyer_id, deal.seller_id)
+
+    def payment_changed(self, payment: Payment, deal: Deal) -> None:
+        self._emit("payment:updated", present_payment(payment), deal.buyer_id, deal.seller_id)
+
+    def _emit(self, event: str, data: dict[str, object], *user_ids: str) -> None:
+        for user_id in dict.fromkeys(user_ids):
+            try:
+                self._io.emit(event, data, to=room(user_id))
+            except Exception:  # a lost hint must never undo a committed state change
+                log.exception("socket.io emit failed", extra={"event": event})

@@ -1,0 +1,1 @@
+"""MongoDB repositories: one per aggregate, private document mapping, CAS saves."""

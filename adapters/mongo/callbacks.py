@@ -1,0 +1,57 @@
+"""Raw M-Pesa callbacks, stored as received before we answer 200."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from adapters.mongo.client import Doc
+from domain.ports import InboxItem
+
+
+@dataclass(frozen=True)
+class Stored:
+    item: InboxItem
+    duplicate: bool
+
+
+class MongoCallbacks:
+    def __init__(self, db: Database[Doc]) -> None:
+        self._c = db["mpesa_callbacks"]
+
+    def store(self, kind: str, raw: bytes, source_ip: str | None, now: datetime) -> Stored:
+        """Write the body once; the same body again is recorded as a repeat, not a new callback."""
+        key = hashlib.sha256(kind.encode() + b"\0" + raw).hexdigest()
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            self._c.insert_one({
+                "_id": key, "kind": kind, "raw": text, "sourceIp": source_ip, "receivedAt": now,
+                "status": "received", "repeats": 0,
+            })
+            return Stored(InboxItem(key, kind, text, now, "received"), duplicate=False)
+        except DuplicateKeyError:
+            doc = self._c.find_one_and_update(
+                {"_id": key}, {"$inc": {"repeats": 1}, "$set": {"lastRepeat": {"at": now}}},
+                return_document=ReturnDocument.AFTER,
+            )
+            assert doc is not None
+            item = InboxItem(key, kind, text, doc["receivedAt"], doc["status"])
+            return Stored(item, duplicate=True)
+
+    def get(self, callback_id: str) -> InboxItem | None:
+        doc = self._c.find_one({"_id": callback_id})
+        if doc is None:
+            return None
+        return InboxItem(doc["_id"], doc["kind"], doc["raw"], doc["receivedAt"], doc["status"])
+
+    def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
+        self._c.update_one(
+            {"_id": callback_id},
+            # Datetimes go inside a sub-document: see docs/mongo-compat.md.
+            {"$set": {"status": status, "processed": {"outcome": outcome, "at": now}}},
+        )

@@ -1,0 +1,59 @@
+"""Connecting to MongoDB and declaring every index in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo.database import Database
+
+Doc = dict[str, Any]  # a BSON document as pymongo returns it
+
+STRING = {"$type": "string"}
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
+    "deals": [
+        IndexModel([("buyerId", ASCENDING), ("createdAt", DESCENDING)], name="buyer_recent"),
+        IndexModel([("sellerId", ASCENDING), ("createdAt", DESCENDING)], name="seller_recent"),
+        IndexModel([("status", ASCENDING), ("dueDate", ASCENDING)], name="status_due"),
+    ],
+    "deal_events": [
+        IndexModel([("dealId", ASCENDING), ("seq", ASCENDING)], unique=True,
+                   name="deal_seq_unique"),
+    ],
+    "payments": [
+        IndexModel([("payerId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True,
+                   name="payer_idempotency_unique"),
+        IndexModel([("checkoutRequestId", ASCENDING)], unique=True, name="checkout_unique",
+                   partialFilterExpression={"checkoutRequestId": STRING}),
+        IndexModel([("receipt", ASCENDING)], unique=True, name="receipt_unique",
+                   partialFilterExpression={"receipt": STRING}),
+        # At most one open (queued or pending) attempt per deal.
+        IndexModel([("openFor", ASCENDING)], unique=True, name="one_open_per_deal",
+                   partialFilterExpression={"openFor": STRING}),
+        IndexModel([("dealId", ASCENDING), ("createdAt", ASCENDING)], name="deal_payments"),
+        IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
+    ],
+    "postings": [
+        IndexModel([("accounts", ASCENDING)], name="accounts"),
+        IndexModel([("dealId", ASCENDING)], name="deal_postings"),
+    ],
+    "mpesa_callbacks": [
+        IndexModel([("status", ASCENDING), ("receivedAt", ASCENDING)], name="status_age"),
+    ],
+}
+
+
+def connect(url: str, db_name: str) -> Database[Doc]:
+    """A database handle; datetimes come back timezone-aware (UTC)."""
+    client: MongoClient[Doc] = MongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000,
+        appname="escrow",
+    )
+    return client[db_name]
+
+
+def ensure_indexes(db: Database[Doc]) -> None:
+    for collection, models in INDEXES.items():
+        db[collection].create_indexes(models)

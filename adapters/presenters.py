@@ -1,0 +1,102 @@
+"""The public JSON shape of deals, payments and users (API.md), for the API and the workers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from domain.deals import Deal, TimelineEvent
+from domain.payments import Payment, mask_phone
+from domain.users import User
+
+
+class UserSchema(Schema):
+    id = fields.String(required=True)
+    email = fields.String(required=True)
+    firstName = fields.String(attribute="first_name", required=True)
+    lastName = fields.String(attribute="last_name", required=True)
+    role = fields.String(required=True)
+    phone = fields.Function(lambda u: mask_phone(u.phone) if u.phone else None, allow_none=True)
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class PaymentSummarySchema(Schema):
+    method = fields.String()
+    reference = fields.String(allow_none=True)
+    status = fields.String()
+    paidAt = fields.DateTime(attribute="paid_at", allow_none=True)
+
+
+class TimelineEventSchema(Schema):
+    seq = fields.Integer()
+    status = fields.String()
+    fromStatus = fields.String(attribute="from_status", allow_none=True)
+    event = fields.String()
+    actor = fields.String()
+    note = fields.String(allow_none=True)
+    timestamp = fields.DateTime()
+
+
+class DealSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String()
+    description = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    buyer = fields.String(attribute="buyer_id", metadata={"description": "buyer's user id"})
+    seller = fields.String(attribute="seller_id", metadata={"description": "seller's user id"})
+    dueDate = fields.DateTime(attribute="due_date", allow_none=True)
+    terms = fields.String(allow_none=True)
+    inspectionDays = fields.Integer(attribute="inspection_days")
+    payment = fields.Nested(PaymentSummarySchema, allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEventSchema),
+                           metadata={"description": "present on single-deal reads"})
+    version = fields.Integer()
+    createdAt = fields.DateTime(attribute="created_at")
+    updatedAt = fields.DateTime(attribute="updated_at")
+
+
+class PaymentSchema(Schema):
+    id = fields.String(required=True)
+    transactionId = fields.String(attribute="deal_id")
+    amount = fields.Integer()
+    phone = fields.Function(lambda p: mask_phone(p["phone"]), metadata={"example": "2547****678"})
+    status = fields.String()
+    method = fields.String()
+    checkoutRequestId = fields.String(attribute="checkout_request_id", allow_none=True)
+    reference = fields.String(attribute="receipt", allow_none=True,
+                              metadata={"description": "the M-Pesa receipt"})
+    resultCode = fields.String(attribute="result_code", allow_none=True)
+    resultDesc = fields.String(attribute="result_desc", allow_none=True)
+    paidAt = fields.DateTime(attribute="paid_at", allow_none=True)
+    createdAt = fields.DateTime(attribute="created_at")
+    updatedAt = fields.DateTime(attribute="updated_at")
+
+
+def deal_view(deal: Deal, timeline: Sequence[TimelineEvent] | None = None) -> dict[str, Any]:
+    """The deal as a plain mapping the schema dumps; the timeline only when asked for."""
+    view = dataclasses.asdict(deal)
+    view.pop("last_event", None)
+    if timeline is not None:
+        view["timeline"] = [dataclasses.asdict(event) for event in timeline]
+    return view
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    return dataclasses.asdict(payment)
+
+
+def present_deal(deal: Deal, timeline: Sequence[TimelineEvent] | None = None) -> dict[str, Any]:
+    return dict(DealSchema().dump(deal_view(deal, timeline)))
+
+
+def present_payment(payment: Payment) -> dict[str, Any]:
+    return dict(PaymentSchema().dump(payment_view(payment)))
+
+
+def present_user(user: User) -> dict[str, Any]:
+    return dict(UserSchema().dump(user))

@@ -1,0 +1,106 @@
+"""Configuration, read from the environment in exactly one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from environs import Env
+
+# Only these must be given in production; everything else has a safe default.
+REQUIRED_IN_PRODUCTION = (
+    "MONGO_URL", "REDIS_URL", "JWT_SECRET_KEY", "SENTRY_DSN", "MPESA_BASE_URL",
+    "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_SHORTCODE", "MPESA_PASSKEY",
+    "MPESA_CALLBACK_TOKEN", "PUBLIC_BASE_URL",
+)
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # public
+
+
+class MissingSettings(SystemExit):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            "refusing to start in production without: " + ", ".join(names)
+            + " (set them in the environment)"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    mongo_url: str = "mongodb://127.0.0.1:27027"
+    mongo_db: str = "escrow"
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    socketio_channel: str = "escrow-development"
+    jwt_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    public_base_url: str = "http://127.0.0.1:5000"
+    mpesa_base_url: str = "http://127.0.0.1:8090"
+    mpesa_consumer_key: str = field(default="sandbox-consumer-key", repr=False)
+    mpesa_consumer_secret: str = field(default="sandbox-consumer-secret", repr=False)
+    mpesa_shortcode: str = "174379"
+    mpesa_passkey: str = field(default=SANDBOX_PASSKEY, repr=False)
+    mpesa_transaction_type: str = "CustomerPayBillOnline"
+    mpesa_callback_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    mpesa_connect_timeout_s: float = 5.0
+    mpesa_read_timeout_s: float = 30.0
+    sentry_dsn: str | None = field(default=None, repr=False)
+    release: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    ratelimit_enabled: bool = True
+    ratelimit_auth: str = "20/minute"
+    ratelimit_default: str = "600/minute"
+    fee_rate_bps: int = 0
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def callback_url(self, kind: str) -> str:
+        """Where M-Pesa should POST results of ``kind`` (``stk/callback``, ``b2c/result``…)."""
+        return f"{self.public_base_url.rstrip('/')}/api/mpesa/{kind}/{self.mpesa_callback_token}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the process environment; in production, refuse to start without the secrets."""
+        env = Env(eager=False)
+        app_env = env.str("APP_ENV", "development")
+        if app_env == "production":
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not os.environ.get(name)]
+            if missing:
+                raise MissingSettings(missing)
+        d = cls()
+        values: dict[str, Any] = {
+            "app_env": app_env,
+            "mongo_url": env.str("MONGO_URL", d.mongo_url),
+            "mongo_db": env.str("MONGO_DB", d.mongo_db),
+            "redis_url": env.str("REDIS_URL", d.redis_url),
+            "socketio_channel": env.str("SOCKETIO_CHANNEL", f"escrow-{app_env}"),
+            "jwt_secret_key": env.str("JWT_SECRET_KEY", d.jwt_secret_key),
+            "access_token_minutes": env.int("ACCESS_TOKEN_MINUTES", d.access_token_minutes),
+            "refresh_token_days": env.int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
+            "public_base_url": env.str("PUBLIC_BASE_URL", d.public_base_url),
+            "mpesa_base_url": env.str("MPESA_BASE_URL", d.mpesa_base_url),
+            "mpesa_consumer_key": env.str("MPESA_CONSUMER_KEY", d.mpesa_consumer_key),
+            "mpesa_consumer_secret": env.str("MPESA_CONSUMER_SECRET", d.mpesa_consumer_secret),
+            "mpesa_shortcode": env.str("MPESA_SHORTCODE", d.mpesa_shortcode),
+            "mpesa_passkey": env.str("MPESA_PASSKEY", d.mpesa_passkey),
+            "mpesa_transaction_type": env.str("MPESA_TRANSACTION_TYPE", d.mpesa_transaction_type),
+            "mpesa_callback_token": env.str("MPESA_CALLBACK_TOKEN", d.mpesa_callback_token),
+            "mpesa_connect_timeout_s": env.float("MPESA_CONNECT_TIMEOUT_S",
+                                                 d.mpesa_connect_timeout_s),
+            "mpesa_read_timeout_s": env.float("MPESA_READ_TIMEOUT_S", d.mpesa_read_timeout_s),
+            "sentry_dsn": env.str("SENTRY_DSN", None) or None,
+            "release": env.str("RELEASE", None) or None,
+            "cors_origins": tuple(env.list("CORS_ORIGINS", [])),
+            "ratelimit_enabled": env.bool("RATELIMIT_ENABLED", d.ratelimit_enabled),
+            "ratelimit_auth": env.str("RATELIMIT_AUTH", d.ratelimit_auth),
+            "ratelimit_default": env.str("RATELIMIT_DEFAULT", d.ratelimit_default),
+            "fee_rate_bps": env.int("FEE_RATE_BPS", d.fee_rate_bps),
+            "log_level": env.str("LOG_LEVEL", d.log_level),
+        }
+        env.seal()  # raises one error naming every malformed variable
+        return cls(**values)

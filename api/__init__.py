@@ -1,0 +1,84 @@
+"""The HTTP API: ``create_app(settings)`` builds it; ``wsgi.py`` serves it."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+
+from adapters.container import Container, build
+from adapters.observability import configure_logging, init_sentry
+from adapters.settings import Settings
+from api import auth, callbacks, cli, deals, errors, health, limits, payments, realtime, tokens
+from workers.factory import make_celery
+from workers.queue import CeleryTaskQueue
+
+API_TITLE = "Escrow payments API"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    init_sentry(settings, FlaskIntegration())
+    app = Flask(__name__)
+    app.config.update(_flask_config(settings))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    queue = CeleryTaskQueue(make_celery(settings))
+    app.extensions["escrow"] = container or build(settings, queue)
+    app.extensions["escrow_queue"] = queue
+    _request_ids(app)
+    CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
+    limits.init(app, settings.redis_url, settings.ratelimit_default, settings.ratelimit_enabled,
+                settings.ratelimit_auth)
+    tokens.init(app)
+    api = errors.EnvelopeApi(app)
+    for blueprint in (auth.blp, deals.blp, payments.blp, health.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(callbacks.blp)
+    errors.register(app)
+    cli.register(app)
+    app.extensions["escrow_socketio"] = realtime.init(app, settings)
+    return app
+
+
+def _flask_config(settings: Settings) -> dict[str, object]:
+    return {
+        "API_TITLE": API_TITLE, "API_VERSION": "1.0", "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api", "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "API_SPEC_OPTIONS": {"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearer": []}]},
+        "JWT_SECRET_KEY": settings.jwt_secret_key,
+        "JWT_ACCESS_TOKEN_EXPIRES": settings.access_token_minutes * 60,
+        "JWT_REFRESH_TOKEN_EXPIRES": settings.refresh_token_days * 86400,
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }
+
+
+def _request_ids(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if given.isprintable() and 0 < len(given) <= 64 else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response

@@ -1,0 +1,87 @@
+"""Register, sign in, rotate and revoke tokens; read and edit one's own profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import get_jwt, jwt_required
+from flask_smorest import Blueprint
+
+from adapters.presenters import UserSchema
+from api import tokens
+from api.deps import ctx, current_user
+from api.envelope import MessageSchema, envelope, ok
+from api.limits import auth_limit
+from api.schemas import LoginIn, LogoutIn, ProfileIn, RegisterIn, SessionOut, TokensOut
+from domain.services import accounts
+
+blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and tokens")
+
+
+def _session(user: Any) -> dict[str, Any]:
+    return {"user": user, **tokens.issue(user)}
+
+
+@blp.route("/auth/register")
+class Register(MethodView):
+    decorators = [auth_limit]
+
+    @blp.arguments(RegisterIn)
+    @blp.response(201, envelope(SessionOut))
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a buyer or seller account (admins are made by operators)."""
+        user = accounts.register(ctx(), body["email"], body["password"], body["firstName"],
+                                 body["lastName"], body["role"], body.get("phone"))
+        return ok(_session(user), "account created")
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    decorators = [auth_limit]
+
+    @blp.arguments(LoginIn)
+    @blp.response(200, envelope(SessionOut))
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Exchange email and password for an access and a refresh token."""
+        return ok(_session(accounts.authenticate(ctx(), body["email"], body["password"])))
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    decorators = [auth_limit]
+
+    @jwt_required(refresh=True)
+    @blp.response(200, envelope(TokensOut))
+    def post(self) -> dict[str, Any]:
+        """Send the refresh token as Bearer; get a new pair. The old one stops working."""
+        return ok(tokens.rotate(get_jwt(), current_user()))
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @jwt_required()
+    @blp.arguments(LogoutIn, required=False)
+    @blp.response(200, envelope(MessageSchema))
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Revoke the presented access token (and the refresh token, if given)."""
+        tokens.revoke(get_jwt())
+        if body.get("refreshToken"):
+            tokens.revoke_encoded(body["refreshToken"], str(get_jwt()["sub"]))
+        return ok({}, "signed out")
+
+
+@blp.route("/users/me")
+class Me(MethodView):
+    @jwt_required()
+    @blp.response(200, envelope(UserSchema))
+    def get(self) -> dict[str, Any]:
+        """Your profile (never the password hash)."""
+        return ok(current_user())
+
+    @jwt_required()
+    @blp.arguments(ProfileIn)
+    @blp.response(200, envelope(UserSchema))
+    def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Change your name or phone."""
+        return ok(accounts.update_profile(ctx(), current_user().id, body), "profile updated")

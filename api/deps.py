@@ -1,0 +1,55 @@
+"""What a view may reach: the process's container, the signed-in user, request helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import current_app, request
+from flask_jwt_extended import get_jwt_identity
+
+from adapters.container import Container
+from domain.errors import DomainError
+from domain.services import accounts
+from domain.services.context import Context
+from domain.users import User
+from workers.queue import CeleryTaskQueue
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def container() -> Container:
+    return current_app.extensions["escrow"]  # type: ignore[no-any-return]
+
+
+def broker() -> CeleryTaskQueue:
+    return current_app.extensions["escrow_queue"]  # type: ignore[no-any-return]
+
+
+def ctx() -> Context:
+    return container().ctx
+
+
+def current_user() -> User:
+    return accounts.current_user(ctx(), str(get_jwt_identity()))
+
+
+class MissingIdempotencyKey(DomainError):
+    code = "BAD_REQUEST"
+
+
+def idempotency_key() -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise MissingIdempotencyKey(
+            "an Idempotency-Key header (1-255 printable characters) is required",
+            {"Idempotency-Key": ["missing or invalid"]},
+        )
+    return key
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """Same key + same request → same fingerprint; the path counts as part of the request."""
+    canonical = json.dumps({"path": request.path, "body": body}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,74 @@
+"""Every error leaves the API in the envelope: domain errors mapped here, once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g
+from flask.typing import ResponseReturnValue
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from api.envelope import error
+from domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+DOMAIN_STATUS = {
+    "VALIDATION_ERROR": 422, "NOT_FOUND": 404, "FORBIDDEN": 403, "UNAUTHORIZED": 401,
+    "CONFLICT": 409, "IDEMPOTENCY_MISMATCH": 422, "BAD_REQUEST": 400,
+}
+HTTP_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED",
+}
+
+
+def _field_errors(messages: Any) -> dict[str, Any]:
+    """webargs nests errors by location (``{"json": {...}}``); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    flat: dict[str, Any] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            flat.update(errors)
+        else:
+            flat[location] = errors
+    return flat
+
+
+class EnvelopeApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api with its HTTP error handler answering in our envelope."""
+
+    def handle_http_exception(self, exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        data = getattr(exc, "data", {}) or {}
+        details = _field_errors(data["messages"]) if "messages" in data else {}
+        if status == 422:
+            message = "some fields are invalid"
+        elif status == 400 and details:
+            message = "the request body could not be read"
+            details = {}
+        else:
+            message = data.get("message") or exc.description or exc.name
+        resp, code = error(status, HTTP_CODES.get(status, exc.name.upper().replace(" ", "_")),
+                           message, details)
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                resp.headers[name] = value
+        for name, value in (data.get("headers") or {}).items():
+            resp.headers[name] = value
+        return resp, code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> ResponseReturnValue:
+        return error(DOMAIN_STATUS.get(exc.code, 400), exc.code, exc.message, exc.details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        return error(500, "INTERNAL_ERROR", "something went wrong on our side")

@@ -1,0 +1,146 @@
+"""Input schemas. Unknown fields are refused, and so are keys that could reach a query."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from adapters.phones import InvalidPhone, to_msisdn
+from adapters.presenters import UserSchema
+from domain.deals import MAX_TEXT, MAX_TITLE, DealStatus
+from domain.money import MAX_AMOUNT, MIN_AMOUNT
+from domain.users import MAX_NAME, MAX_PASSWORD, MIN_PASSWORD
+
+
+def _operator_keys(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, dict):
+        bad = [f"{path}{k}" for k in value
+               if isinstance(k, str) and (k.startswith("$") or "\0" in k)]
+        for key, inner in value.items():
+            bad += _operator_keys(inner, f"{path}{key}.")
+        return bad
+    if isinstance(value, list):
+        return [k for item in value for k in _operator_keys(item, path)]
+    return []
+
+
+class Input(Schema):
+    @pre_load
+    def _no_operators(self, data: Any, **_: Any) -> Any:
+        bad = _operator_keys(data)
+        if bad:
+            raise ValidationError({key: ["keys may not start with $"] for key in bad})
+        return data
+
+
+class Phone(fields.String):
+    """Any common way of writing a Kenyan mobile number → ``2547XXXXXXXX``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return to_msisdn(text)
+        except InvalidPhone as error:
+            raise ValidationError(f"{error}; use 07XXXXXXXX or 2547XXXXXXXX") from None
+
+
+
+
+class RegisterIn(Input):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
+    firstName = fields.String(required=True, validate=validate.Length(1, MAX_NAME))
+    lastName = fields.String(required=True, validate=validate.Length(1, MAX_NAME))
+    role = fields.String(required=True, validate=validate.OneOf(["buyer", "seller"]))
+    phone = Phone(allow_none=True)
+
+
+class LoginIn(Input):
+    email = fields.String(required=True, validate=validate.Length(1, 320))
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(1, MAX_PASSWORD))
+
+
+class LogoutIn(Input):
+    refreshToken = fields.String(validate=validate.Length(1, 4096))
+
+
+class ProfileIn(Input):
+    firstName = fields.String(validate=validate.Length(1, MAX_NAME))
+    lastName = fields.String(validate=validate.Length(1, MAX_NAME))
+    phone = Phone(allow_none=True)
+
+
+class DealIn(Input):
+    title = fields.String(required=True, validate=validate.Length(1, MAX_TITLE))
+    description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    amount = fields.Integer(strict=True, required=True,
+                            validate=validate.Range(MIN_AMOUNT, MAX_AMOUNT),
+                            metadata={"description": "whole Kenyan shillings"})
+    sellerEmail = fields.Email()
+    sellerId = fields.String(validate=validate.Length(1, 64))
+    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    terms = fields.String(validate=validate.Length(0, MAX_TEXT), allow_none=True)
+    inspectionDays = fields.Integer(strict=True, validate=validate.Range(1, 30))
+
+    @validates_schema
+    def _one_seller(self, data: dict[str, Any], **_: Any) -> None:
+        if ("sellerEmail" in data) == ("sellerId" in data):
+            raise ValidationError("give exactly one of sellerEmail and sellerId", "sellerEmail")
+
+
+class DealUpdateIn(Input):
+    title = fields.String(validate=validate.Length(1, MAX_TITLE))
+    description = fields.String(validate=validate.Length(1, MAX_TEXT))
+    amount = fields.Integer(strict=True, validate=validate.Range(MIN_AMOUNT, MAX_AMOUNT))
+    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    terms = fields.String(validate=validate.Length(0, MAX_TEXT), allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("nothing to change", "_schema")
+
+
+class DealListArgs(Input):
+    status = fields.String(validate=validate.OneOf([s.value for s in DealStatus]))
+    role = fields.String(validate=validate.OneOf(["buyer", "seller"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class PayIn(Input):
+    phone = Phone(required=True, metadata={"example": "0708374149"})
+
+
+class SessionOut(Schema):
+    user = fields.Nested(UserSchema)
+    accessToken = fields.String()
+    refreshToken = fields.String()
+
+
+class TokensOut(Schema):
+    accessToken = fields.String()
+    refreshToken = fields.String()
+
+
+class LineOut(Schema):
+    account = fields.String()
+    amount = fields.Integer()
+
+
+class PostingOut(Schema):
+    key = fields.String()
+    kind = fields.String()
+    lines = fields.List(fields.Nested(LineOut))
+    memo = fields.String(allow_none=True)
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class LedgerOut(Schema):
+    postings = fields.List(fields.Nested(PostingOut))
+    balances = fields.Dict(keys=fields.String(), values=fields.Integer())
+    sum = fields.Integer(metadata={"description": "always 0: every posting is balanced"})

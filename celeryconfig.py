@@ -1,0 +1,38 @@
+"""Celery settings for money-moving tasks (see ../shared/reference/libraries.md §2).
+
+The broker URL is not here: it comes from Settings (REDIS_URL) in workers/celery_app.py.
+"""
+
+from kombu import Queue
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True  # MongoDB holds the state; Celery results are no ledger
+
+task_acks_late = True  # a task killed mid-way is delivered again...
+task_reject_on_worker_lost = True  # ...even when its process died by a signal
+worker_prefetch_multiplier = 1
+worker_cancel_long_running_tasks_on_connection_loss = True
+worker_soft_shutdown_timeout = 10
+worker_enable_soft_shutdown_on_idle = True
+broker_connection_retry_on_startup = True
+
+# Every run and every retry countdown stays far below the visibility timeout, so a
+# message is never handed to a second worker while the first still works on it.
+visibility_timeout = 3600
+broker_transport_options = {"visibility_timeout": visibility_timeout}
+task_soft_time_limit = 90
+task_time_limit = 120
+
+task_default_queue = "default"
+task_queues = (Queue("payments"), Queue("callbacks"), Queue("default"))
+task_routes = {
+    "payments.*": {"queue": "payments"},
+    "callbacks.*": {"queue": "callbacks"},
+}
+timezone = "Africa/Nairobi"
+enable_utc = True
+worker_hijack_root_logger = False
+worker_send_task_events = True  # Flower's task view and metrics
+task_send_sent_event = True

@@ -1,0 +1,1 @@
+"""Embedded services for `make run` and `make test`: never used in production."""

@@ -1,0 +1,139 @@
+"""What the use cases need from the outside world, as Protocols the adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.deals import Deal, DealStatus, TimelineEvent
+from domain.ledger import Posting
+from domain.payments import Payment
+from domain.users import User
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdFactory(Protocol):
+    def new_id(self) -> str: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def verify_dummy(self, password: str) -> None:
+        """Spend the time of one verification, so unknown emails cannot be told apart."""
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None:
+        """Raises Conflict when the email is taken."""
+
+    def get(self, user_id: str) -> User | None: ...
+    def by_email(self, email: str) -> User | None: ...
+    def save(self, user: User) -> None: ...
+
+
+@dataclass(frozen=True)
+class DealQuery:
+    user_id: str | None  # None: every deal (admins)
+    role: str | None = None  # "buyer" / "seller": only deals where the user has that role
+    status: DealStatus | None = None
+    page: int = 1
+    limit: int = 20
+
+
+class DealRepository(Protocol):
+    def add(self, deal: Deal) -> None: ...
+    def get(self, deal_id: str) -> Deal | None: ...
+    def save(self, deal: Deal, expected_version: int) -> None:
+        """Compare-and-set on version; raises ConcurrencyError when somebody else won."""
+
+    def record_event(self, event: TimelineEvent) -> None:
+        """Append a timeline event; writing the same (deal, seq) twice is a no-op."""
+
+    def timeline(self, deal_id: str) -> Sequence[TimelineEvent]: ...
+    def find(self, query: DealQuery) -> tuple[Sequence[Deal], int]: ...
+
+
+class PaymentRepository(Protocol):
+    def add(self, payment: Payment) -> Payment:
+        """Insert; if the (payer, idempotency key) or the deal's open slot is taken,
+        return the payment that holds it instead."""
+
+    def get(self, payment_id: str) -> Payment | None: ...
+    def by_idempotency_key(self, payer_id: str, key: str) -> Payment | None: ...
+    def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None: ...
+    def open_for_deal(self, deal_id: str) -> Payment | None: ...
+    def for_deal(self, deal_id: str) -> Sequence[Payment]: ...
+    def save(self, payment: Payment, expected_version: int) -> None:
+        """Compare-and-set on version; raises ConcurrencyError when somebody else won."""
+
+
+class Ledger(Protocol):
+    def post(self, posting: Posting) -> bool:
+        """Write a posting once; False when its key was already written."""
+
+    def postings_for_deal(self, deal_id: str) -> Sequence[Posting]: ...
+    def balance(self, account: str) -> int: ...
+
+
+class TaskQueue(Protocol):
+    def request_stk_push(self, payment_id: str) -> None: ...
+
+
+class Notifier(Protocol):
+    """Real-time hints to the parties; delivery is at most once."""
+
+    def deal_changed(self, deal: Deal, event: str) -> None: ...
+    def payment_changed(self, payment: Payment, deal: Deal) -> None: ...
+
+
+@dataclass(frozen=True)
+class StkAccepted:
+    merchant_request_id: str
+    checkout_request_id: str
+
+
+class GatewayRejected(Exception):
+    """M-Pesa refused the request for good (a 4xx we caused, a wrong credential)."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class GatewayUnavailable(Exception):
+    """A transient failure before M-Pesa accepted anything: safe to retry."""
+
+
+class GatewayOutcomeUnknown(Exception):
+    """The request was sent but no answer came back: M-Pesa may or may not have acted."""
+
+
+class StkGateway(Protocol):
+    def push(self, payment: Payment, account_reference: str) -> StkAccepted:
+        """Send the STK push.
+
+        Raises GatewayRejected, GatewayUnavailable or GatewayOutcomeUnknown.
+        """
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: str
+    kind: str  # "stk", "b2c_result", "b2c_timeout"
+    raw: str
+    received_at: datetime
+    status: str  # "received", "processed", "flagged"
+
+
+class CallbackInbox(Protocol):
+    """Raw callbacks as M-Pesa sent them, stored before we said 200."""
+
+    def get(self, callback_id: str) -> InboxItem | None: ...
+    def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None: ...

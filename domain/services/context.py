@@ -1,0 +1,30 @@
+"""The ports a use case may touch, handed over in one bundle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.ports import (
+    Clock,
+    DealRepository,
+    IdFactory,
+    Ledger,
+    Notifier,
+    PasswordHasher,
+    PaymentRepository,
+    TaskQueue,
+    UserRepository,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    users: UserRepository
+    deals: DealRepository
+    payments: PaymentRepository
+    ledger: Ledger
+    clock: Clock
+    ids: IdFactory
+    tasks: TaskQueue
+    notifier: Notifier
+    hasher: PasswordHasher

@@ -1,0 +1,168 @@
+"""Funding a deal: the buyer asks to pay, M-Pesa prompts the phone, the result settles it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain import ledger
+from domain.deals import Deal, DealStatus, PaymentSummary, Trigger
+from domain.errors import ConcurrencyError, Conflict, IdempotencyMismatch, NotFound
+from domain.mpesa import StkResult, account_reference
+from domain.payments import Payment, PaymentStatus, Verdict
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected, StkGateway
+from domain.services.context import Context
+from domain.services.deals import visible_deal
+from domain.users import User
+
+
+def request_payment(
+    ctx: Context, user: User, deal_id: str, phone: str, idempotency_key: str, request_hash: str,
+) -> Payment:
+    """Record a payment attempt (``queued``) and enqueue its STK push; replays return it again."""
+    earlier = ctx.payments.by_idempotency_key(user.id, idempotency_key)
+    if earlier is not None:
+        return _replay(earlier, request_hash)
+    deal = visible_deal(ctx, user, deal_id)
+    deal.require_buyer(user.id, "pay for")
+    if deal.status is not DealStatus.PENDING:
+        raise Conflict(f"a deal that is {deal.status.value} cannot be paid")
+    now = ctx.clock.now()
+    payment = Payment(
+        id=ctx.ids.new_id(), deal_id=deal.id, payer_id=user.id, amount=deal.amount, phone=phone,
+        created_at=now, updated_at=now, idempotency_key=idempotency_key, request_hash=request_hash,
+    )
+    stored = ctx.payments.add(payment)
+    if stored.id != payment.id:  # a concurrent request holds the key or the deal's open slot
+        if stored.payer_id == user.id and stored.idempotency_key == idempotency_key:
+            return _replay(stored, request_hash)
+        raise Conflict("a payment for this deal is already in progress")
+    try:
+        after = deal.apply(Trigger.PAY, user.id, now, "payment_requested", f"payment {payment.id}")
+        ctx.deals.save(after, expected_version=deal.version)
+    except ConcurrencyError:
+        failed = payment.rejected("DEAL_CHANGED", "the deal changed while paying", now)
+        ctx.payments.save(failed, expected_version=payment.version)
+        raise Conflict("the deal changed while paying; try again") from None
+    assert after.last_event is not None
+    ctx.deals.record_event(after.last_event)
+    ctx.tasks.request_stk_push(payment.id)
+    return payment
+
+
+def _replay(earlier: Payment, request_hash: str) -> Payment:
+    if earlier.request_hash != request_hash:
+        raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+    return earlier
+
+
+def payments_of(ctx: Context, user: User, deal_id: str) -> list[Payment]:
+    deal = visible_deal(ctx, user, deal_id)
+    return list(ctx.payments.for_deal(deal.id))
+
+
+def visible_payment(ctx: Context, user: User, payment_id: str) -> Payment:
+    payment = ctx.payments.get(payment_id)
+    if payment is None:
+        raise NotFound("payment not found")
+    visible_deal(ctx, user, payment.deal_id)  # 404 unless a party or an admin
+    return payment
+
+
+def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:
+    """The worker's half: push to the phone once, record what Daraja said."""
+    payment = ctx.payments.get(payment_id)
+    if payment is None or payment.status is not PaymentStatus.QUEUED:
+        return payment  # already pushed, or settled: nothing to do
+    deal = ctx.deals.get(payment.deal_id)
+    now = ctx.clock.now()
+    if deal is None or deal.status is not DealStatus.PENDING:
+        updated = payment.rejected("DEAL_NOT_PAYABLE", "the deal can no longer be paid", now)
+    else:
+        try:
+            answer = gateway.push(payment, account_reference(deal.id))
+        except GatewayRejected as refused:
+            updated = payment.rejected(refused.code, refused.description, now)
+        except GatewayOutcomeUnknown as silence:
+            # No CheckoutRequestID, so nothing to query: close the attempt so the buyer can
+            # try again, and let a callback that still comes be flagged as unmatched.
+            updated = payment.rejected("OUTCOME_UNKNOWN", str(silence), now)
+        else:
+            updated = payment.accepted(answer.merchant_request_id, answer.checkout_request_id, now)
+    ctx.payments.save(updated, expected_version=payment.version)
+    if deal is not None:
+        ctx.notifier.payment_changed(updated, deal)
+    return updated
+
+
+class Outcome(StrEnum):
+    CREDITED = "credited"
+    CREDITED_TO_WALLET = "credited_to_wallet"  # paid, but the deal could no longer take it
+    FAILED = "failed"
+    UNKNOWN_PAYMENT = "unknown_payment"
+    MISMATCH = "mismatch"
+    ALREADY_FINAL = "already_final"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    outcome: Outcome
+    payment: Payment | None = None
+
+
+def settle_stk_result(ctx: Context, result: StkResult) -> Settlement:
+    """Apply M-Pesa's verdict on one STK push. Safe to run any number of times."""
+    payment = ctx.payments.by_checkout_request_id(result.checkout_request_id)
+    if payment is None:
+        return Settlement(Outcome.UNKNOWN_PAYMENT)
+    verdict = payment.judge(result)
+    if verdict is Verdict.MISMATCH:
+        return Settlement(Outcome.MISMATCH, payment)
+    if verdict is Verdict.ALREADY_FINAL:
+        if payment.status is PaymentStatus.SUCCESS:
+            _fund_deal(ctx, payment)  # finish what a crashed earlier run started
+        return Settlement(Outcome.ALREADY_FINAL, payment)
+    settled = payment.settled(result, ctx.clock.now())
+    ctx.payments.save(settled, expected_version=payment.version)
+    if verdict is Verdict.FAIL:
+        deal = ctx.deals.get(settled.deal_id)
+        if deal is not None:
+            ctx.notifier.payment_changed(settled, deal)
+        return Settlement(Outcome.FAILED, settled)
+    _fund_deal(ctx, settled)
+    return Settlement(Outcome.CREDITED, settled)
+
+
+def _fund_deal(ctx: Context, payment: Payment) -> None:
+    """Ledger hold, deal ``active``, timeline event: each step idempotent, in that order."""
+    now = ctx.clock.now()
+    ctx.ledger.post(ledger.fund_escrow(payment.id, payment.deal_id, payment.amount, now))
+    deal = ctx.deals.get(payment.deal_id)
+    if deal is None:
+        return
+    if deal.funded_by == payment.id:
+        if deal.last_event is not None:
+            ctx.deals.record_event(deal.last_event)
+        return
+    if deal.status is not DealStatus.PENDING:
+        _return_to_buyer(ctx, payment, deal)
+        return
+    summary = PaymentSummary("mpesa", payment.receipt, payment.status.value, payment.paid_at)
+    funded = deal.apply(
+        Trigger.FUND, "system", now, "funded", f"M-Pesa receipt {payment.receipt}",
+        payment=summary, funded_by=payment.id,
+    )
+    ctx.deals.save(funded, expected_version=deal.version)
+    assert funded.last_event is not None
+    ctx.deals.record_event(funded.last_event)
+    ctx.notifier.payment_changed(payment, funded)
+    ctx.notifier.deal_changed(funded, "transaction:updated")
+
+
+def _return_to_buyer(ctx: Context, payment: Payment, deal: Deal) -> None:
+    """Money that arrived for a deal that can no longer hold it goes to the buyer's wallet."""
+    ctx.ledger.post(ledger.transfer(
+        f"payment:{payment.id}:return", "late_payment_return", ledger.escrow(deal.id),
+        ledger.wallet(payment.payer_id), payment.amount, ctx.clock.now(), deal_id=deal.id,
+        memo=f"payment {payment.id} arrived after the deal was {deal.status.value}",
+    ))

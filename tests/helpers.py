@@ -1,0 +1,128 @@
+"""Small clients for tests: the API over HTTP, Socket.IO, and waiting with a deadline."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+import socketio
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from tests.stack import Stack
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery"
+
+
+def wait_until(probe: Callable[[], T | None], timeout: float = 15.0, every: float = 0.05,
+               what: str = "condition") -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def database(stack: Stack) -> Database[dict[str, Any]]:
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.env["MONGO_URL"], tz_aware=True)
+    return client[stack.env["MONGO_DB"]]
+
+
+@dataclass
+class Api:
+    base: str
+    token: str | None = None
+    user: dict[str, Any] = field(default_factory=dict)
+    refresh: str | None = None
+
+    def call(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None,
+             **kwargs: Any) -> requests.Response:
+        all_headers = dict(headers or {})
+        if self.token and "Authorization" not in all_headers:
+            all_headers["Authorization"] = f"Bearer {self.token}"
+        return requests.request(method, self.base + path, json=json, headers=all_headers,
+                                timeout=15, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
+        return self.call("POST", path, json=json, **kwargs)
+
+    def data(self, method: str, path: str, json: Any = None, expect: int = 200,
+             **kwargs: Any) -> Any:
+        response = self.call(method, path, json=json, **kwargs)
+        assert response.status_code == expect, (response.status_code, response.text)
+        return response.json()["data"]
+
+
+def register(stack: Stack, role: str, phone: str | None = None) -> Api:
+    api = Api(stack.api)
+    body = {"email": f"{role}-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD,
+            "firstName": role.title(), "lastName": "Tester", "role": role}
+    if phone:
+        body["phone"] = phone
+    data = api.data("POST", "/api/auth/register", body, expect=201)
+    api.token, api.refresh, api.user = data["accessToken"], data["refreshToken"], data["user"]
+    api.user["email"] = body["email"]
+    return api
+
+
+def open_deal(buyer: Api, seller: Api, amount: int = 1500, **extra: Any) -> dict[str, Any]:
+    body = {"title": "Used phone", "description": "A Nokia in good condition", "amount": amount,
+            "sellerEmail": seller.user["email"], **extra}
+    return buyer.data("POST", "/api/transactions", body, expect=201)  # type: ignore[no-any-return]
+
+
+def pay(buyer: Api, deal_id: str, phone: str, key: str | None = None) -> requests.Response:
+    return buyer.post(f"/api/transactions/{deal_id}/pay", {"phone": phone},
+                      headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def wait_for_payment(api: Api, payment_id: str, status: str, timeout: float = 20.0) -> Any:
+    def probe() -> Any:
+        payment = api.data("GET", f"/api/payments/{payment_id}")
+        return payment if payment["status"] == status else None
+
+    return wait_until(probe, timeout, 0.1, f"payment {payment_id} to be {status}")
+
+
+class Listener:
+    """A real Socket.IO client that records every event it receives."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", self._record)
+
+    def _record(self, event: str, data: Any = None) -> None:
+        with self._lock:
+            self.events.append((event, data))
+
+    def connect(self, stack: Stack, token: str | None) -> None:
+        self.client.connect(stack.api, auth={"token": token} if token else None,
+                            transports=["websocket"], wait_timeout=10)
+
+    def seen(self, event: str, match: Callable[[Any], bool]) -> list[Any]:
+        with self._lock:
+            return [data for name, data in self.events if name == event and match(data)]
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def listen(stack: Stack, token: str) -> Listener:
+    listener = Listener()
+    listener.connect(stack, token)
+    return listener
