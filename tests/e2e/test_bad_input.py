@@ -43,7 +43,7 @@ def _deal_body(seller: Api, **changes: Any) -> dict[str, Any]:
 
 
 def test_a_malformed_json_body_is_400(parties: Any, unchanged: None) -> None:
-    seller, buyer, _ = parties
+    _, buyer, _ = parties
     response = buyer.call("POST", "/api/transactions", data=b'{"title": "x",',
                           headers={"Content-Type": "application/json"})
     _error(response, 400, "BAD_REQUEST")
