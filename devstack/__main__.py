@@ -14,6 +14,8 @@ DEFAULT_PORTS = {"redis": 6379, "mongo": 27017}
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["wait"]:  # argparse would swallow the "--" that ends the targets
+        return _wait_then_exec(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m devstack")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("redis", help="run the embedded Redis in the foreground")
@@ -21,7 +23,7 @@ def main(argv: list[str]) -> int:
     wait = sub.add_parser("wait", help="wait for ports/URLs, then exec the rest of the line")
     wait.add_argument("targets", nargs="+", help="redis, mongo or http://URL, then -- COMMAND…")
     sub.add_parser("run", help="start everything (what `make run` does)")
-    args, rest = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     data = Path(os.environ.get("DATA_DIR", ".data")).resolve()
     data.mkdir(parents=True, exist_ok=True)
     if args.command == "redis":
@@ -30,9 +32,11 @@ def main(argv: list[str]) -> int:
     if args.command == "mongo":
         (data / "mongo").mkdir(exist_ok=True)
         command = services.mongo_command(int(os.environ["EMBEDDED_MONGO_PORT"]), data)
+        print(f"nx-27017 logs every command: see {data / 'nx-27017.log'}", flush=True)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
         os.execv(command[0], command)
-    if args.command == "wait":
-        return _wait_then_exec(args.targets + rest)
     from devstack.run import run
 
     return run(data)
