@@ -59,14 +59,19 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+def _mask_all(value: Any) -> Any:
+    """Every string anywhere in an event: messages, exception values, frame locals, breadcrumbs."""
+    if isinstance(value, str):
+        return mask_phones(value)
+    if isinstance(value, dict):
+        return {key: _mask_all(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_mask_all(inner) for inner in value]
+    return value
+
+
 def _scrub_event(event: Any, _hint: Any) -> Any:
-    for exception in (event.get("exception") or {}).get("values", []):
-        if isinstance(exception.get("value"), str):
-            exception["value"] = mask_phones(exception["value"])
-    message = event.get("logentry") or {}
-    if isinstance(message.get("message"), str):
-        message["message"] = mask_phones(message["message"])
-    return event
+    return _mask_all(event)
 
 
 def init_sentry(settings: Settings, *integrations: Any) -> bool:
@@ -81,6 +86,7 @@ def init_sentry(settings: Settings, *integrations: Any) -> bool:
         traces_sample_rate=0.0,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + SECRET_KEYS, recursive=True),
         before_send=_scrub_event,
+        before_breadcrumb=_scrub_event,
         integrations=list(integrations),
     )
     return True

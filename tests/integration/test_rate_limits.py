@@ -1,0 +1,26 @@
+"""Rate limits on the real Redis: the envelope, Retry-After, and separate budgets per route."""
+
+from __future__ import annotations
+
+import uuid
+
+from adapters.settings import Settings
+from api import create_app
+from tests.stack import Stack
+
+
+def test_sign_in_attempts_beyond_the_limit_get_429_with_retry_after(stack: Stack) -> None:
+    settings = Settings(
+        redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
+        mongo_db=f"limits_{uuid.uuid4().hex[:6]}", ratelimit_auth="2/minute",
+        socketio_channel=f"limits-{uuid.uuid4().hex[:6]}",
+    )
+    client = create_app(settings).test_client()
+    body = {"email": "nobody@example.com", "password": "whatever it is"}
+    ip = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    answers = [client.post("/api/auth/login", json=body, environ_base=ip) for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    limited = answers[-1]
+    assert limited.json["error"]["code"] == "RATE_LIMITED"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert client.get("/api/health", environ_base=ip).status_code == 200
