@@ -43,7 +43,8 @@ def process_stk_callback(ctx: Context, inbox: CallbackInbox, callback_id: str,
 
 
 def _suspicious(settlement: Settlement, result: StkResult) -> bool:
-    if settlement.outcome in (Outcome.UNKNOWN_PAYMENT, Outcome.MISMATCH):
+    if settlement.outcome in (Outcome.UNKNOWN_PAYMENT, Outcome.MISMATCH,
+                              Outcome.CREDITED_TO_WALLET):
         return True
     if settlement.outcome is Outcome.ALREADY_FINAL and settlement.payment is not None:
         return not _agrees(settlement.payment.status, settlement.payment.receipt, result)

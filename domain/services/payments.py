@@ -47,6 +47,7 @@ def request_payment(
     assert after.last_event is not None
     ctx.deals.record_event(after.last_event)
     ctx.tasks.request_stk_push(payment.id)
+    ctx.notifier.deal_changed(after, "transaction:updated")
     return payment
 
 
@@ -129,24 +130,23 @@ def settle_stk_result(ctx: Context, result: StkResult) -> Settlement:
         if deal is not None:
             ctx.notifier.payment_changed(settled, deal)
         return Settlement(Outcome.FAILED, settled)
-    _fund_deal(ctx, settled)
-    return Settlement(Outcome.CREDITED, settled)
+    return Settlement(_fund_deal(ctx, settled), settled)
 
 
-def _fund_deal(ctx: Context, payment: Payment) -> None:
+def _fund_deal(ctx: Context, payment: Payment) -> Outcome:
     """Ledger hold, deal ``active``, timeline event: each step idempotent, in that order."""
     now = ctx.clock.now()
     ctx.ledger.post(ledger.fund_escrow(payment.id, payment.deal_id, payment.amount, now))
     deal = ctx.deals.get(payment.deal_id)
     if deal is None:
-        return
+        raise NotFound(f"deal {payment.deal_id} of payment {payment.id} is missing")
     if deal.funded_by == payment.id:
         if deal.last_event is not None:
             ctx.deals.record_event(deal.last_event)
-        return
+        return Outcome.CREDITED
     if deal.status is not DealStatus.PENDING:
         _return_to_buyer(ctx, payment, deal)
-        return
+        return Outcome.CREDITED_TO_WALLET
     summary = PaymentSummary("mpesa", payment.receipt, payment.status.value, payment.paid_at)
     funded = deal.apply(
         Trigger.FUND, "system", now, "funded", f"M-Pesa receipt {payment.receipt}",
@@ -157,6 +157,7 @@ def _fund_deal(ctx: Context, payment: Payment) -> None:
     ctx.deals.record_event(funded.last_event)
     ctx.notifier.payment_changed(payment, funded)
     ctx.notifier.deal_changed(funded, "transaction:updated")
+    return Outcome.CREDITED
 
 
 def _return_to_buyer(ctx: Context, payment: Payment, deal: Deal) -> None:
