@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import open_deal, pay, register
+from tests.helpers import listen, open_deal, pay, register, wait_until
 from tests.stack import Stack
 
 
@@ -83,3 +83,16 @@ def test_a_deal_with_a_payment_in_flight_cannot_be_edited_or_cancelled(stack: St
                       json={"amount": 1}).status_code == 409
     assert buyer.call("DELETE", f"/api/transactions/{deal['id']}").status_code == 409
     assert pay(seller, deal["id"], "254708374149").status_code == 403
+
+
+def test_the_seller_hears_of_a_new_deal_at_once(stack: Stack) -> None:
+    seller, buyer = register(stack, "seller"), register(stack, "buyer")
+    ears = listen(stack, seller.token or "")
+    try:
+        deal = open_deal(buyer, seller, amount=321)
+        heard = wait_until(lambda: ears.seen("transaction:created",
+                                             lambda d: d["id"] == deal["id"]),
+                           what="transaction:created")
+    finally:
+        ears.close()
+    assert heard[0]["amount"] == 321 and heard[0]["status"] == "pending"

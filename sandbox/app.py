@@ -1,0 +1,88 @@
+"""The Flask application factory of the Daraja sandbox."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from sandbox.config import SandboxConfig
+from sandbox.errors import (
+    DarajaError,
+    InvalidClientCredentials,
+    method_not_allowed,
+    resource_not_found,
+)
+from sandbox.routes import (
+    CONTROL_PREFIX,
+    STK_PUSH_PATH,
+    control_blueprint,
+    daraja_blueprint,
+    request_json,
+)
+from sandbox.state import Sandbox
+
+
+def create_app(config: SandboxConfig | None = None) -> Flask:
+    """A sandbox with its own in-memory state; ``config=None`` reads it from the environment."""
+    sandbox = Sandbox(config if config is not None else SandboxConfig.from_env())
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Daraja's field order
+    app.register_blueprint(daraja_blueprint(sandbox))
+    app.register_blueprint(control_blueprint(sandbox))
+    _register_error_handlers(app)
+    _register_daraja_hooks(app, sandbox)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DarajaError)
+    def daraja_error(error: DarajaError) -> ResponseReturnValue:
+        return error.response()
+
+    @app.errorhandler(InvalidClientCredentials)
+    def invalid_client_credentials(_: InvalidClientCredentials) -> ResponseReturnValue:
+        return Response(b"", status=400, mimetype="text/plain")
+
+    @app.errorhandler(MethodNotAllowed)
+    def wrong_verb(_: MethodNotAllowed) -> ResponseReturnValue:
+        return method_not_allowed(request.method).response()
+
+    @app.errorhandler(NotFound)
+    def unknown_path(_: NotFound) -> ResponseReturnValue:
+        return resource_not_found().response()
+
+
+def _register_daraja_hooks(app: Flask, sandbox: Sandbox) -> None:
+    """Latency and the request log apply to every path outside the control prefix."""
+
+    @app.before_request
+    def add_latency() -> None:
+        if _is_daraja_path(request.path) and sandbox.config.latency_ms:
+            time.sleep(sandbox.config.latency_ms / 1000)
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        if _is_daraja_path(request.path):
+            body = request_json()
+            phone = _field_text(body, "PhoneNumber") if request.path == STK_PUSH_PATH else None
+            checkout_request_id = g.get("checkout_request_id") or _field_text(
+                body, "CheckoutRequestID"
+            )
+            sandbox.requests.record(
+                request.method, request.path, body, response.status_code, phone, checkout_request_id
+            )
+        return response
+
+
+def _is_daraja_path(path: str) -> bool:
+    return path != CONTROL_PREFIX and not path.startswith(CONTROL_PREFIX + "/")
+
+
+def _field_text(body: object, name: str) -> str | None:
+    value = body.get(name) if isinstance(body, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)

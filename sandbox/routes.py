@@ -1,0 +1,79 @@
+"""HTTP routes: the Daraja endpoints and the sandbox's own control endpoints."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, g, request
+from flask.typing import ResponseReturnValue
+
+from sandbox.auth import authenticate_client
+from sandbox.payloads import push_accepted
+from sandbox.state import Sandbox
+from sandbox.validation import parse_push, parse_query
+
+OAUTH_PATH = "/oauth/v1/generate"
+STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
+STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+CONTROL_PREFIX = "/sandbox"
+
+
+def request_json() -> object | None:
+    """The request body parsed as JSON whatever its content type; None if it is not JSON."""
+    try:
+        parsed: object = json.loads(request.get_data(cache=True))
+    except ValueError:
+        return None
+    return parsed
+
+
+def daraja_blueprint(sandbox: Sandbox) -> Blueprint:
+    blueprint = Blueprint("daraja", __name__)
+
+    def business_call_body() -> object | None:
+        sandbox.tokens.require_bearer(request.headers.get("Authorization"))
+        sandbox.inject_fault()
+        return request_json()
+
+    @blueprint.get(OAUTH_PATH)
+    def generate_token() -> ResponseReturnValue:
+        authorization = request.headers.get("Authorization")
+        authenticate_client(authorization, request.args.get("grant_type"), sandbox.config)
+        return {"access_token": sandbox.tokens.issue(), "expires_in": sandbox.config.expires_in}
+
+    @blueprint.post(STK_PUSH_PATH)
+    def stk_push() -> ResponseReturnValue:
+        push = sandbox.push(parse_push(business_call_body(), sandbox.config))
+        g.checkout_request_id = push.checkout_request_id
+        return push_accepted(push)
+
+    @blueprint.post(STK_QUERY_PATH)
+    def stk_query() -> ResponseReturnValue:
+        return sandbox.query(parse_query(business_call_body(), sandbox.config))
+
+    return blueprint
+
+
+def control_blueprint(sandbox: Sandbox) -> Blueprint:
+    blueprint = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
+
+    @blueprint.get("/health")
+    def health() -> ResponseReturnValue:
+        return {"status": "ok"}
+
+    @blueprint.get("/requests")
+    def requests_received() -> ResponseReturnValue:
+        entries = sandbox.requests.entries(request.args.get("path"), request.args.get("phone"))
+        return {"items": [entry.to_json() for entry in entries]}
+
+    @blueprint.get("/callbacks")
+    def callback_attempts() -> ResponseReturnValue:
+        return {"items": [attempt.to_json() for attempt in sandbox.callbacks.attempts()]}
+
+    @blueprint.post("/reset")
+    def reset() -> ResponseReturnValue:
+        """Clear pushes, callbacks (pending and recorded) and the request log; tokens survive."""
+        sandbox.reset()
+        return {"status": "ok"}
+
+    return blueprint

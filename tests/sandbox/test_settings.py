@@ -1,0 +1,72 @@
+"""SANDBOX_LATENCY_MS and SANDBOX_FAULT_RATE as seen over HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+
+from tests.sandbox.conftest import StartSandbox
+from tests.sandbox.harness import DarajaTestClient
+
+
+def elapsed_s(call: Callable[[], requests.Response]) -> tuple[float, requests.Response]:
+    started = time.monotonic()
+    response = call()
+    return time.monotonic() - started, response
+
+
+def test_latency_delays_every_synchronous_answer(start_sandbox: StartSandbox) -> None:
+    daraja = start_sandbox(latency_ms=200)
+
+    timings = [
+        elapsed_s(daraja.oauth),
+        elapsed_s(daraja.push),
+        elapsed_s(lambda: daraja.query("ws_CO_unknown")),
+    ]
+
+    assert [response.status_code for _, response in timings] == [200, 200, 400]
+    assert all(seconds >= 0.2 for seconds, _ in timings), timings
+
+
+def test_control_endpoints_are_not_delayed(start_sandbox: StartSandbox) -> None:
+    daraja = start_sandbox(latency_ms=2000)
+
+    seconds, _ = elapsed_s(lambda: requests.get(f"{daraja.base_url}/sandbox/health", timeout=5))
+
+    assert seconds < 2.0
+
+
+def test_fault_rate_one_fails_business_calls_with_503_and_creates_nothing(
+    start_sandbox: StartSandbox,
+) -> None:
+    daraja = start_sandbox(fault_rate=1.0)
+
+    push = daraja.push()
+    query = daraja.query("ws_CO_unknown")
+
+    for response in (push, query):
+        assert response.status_code == 503
+        assert set(response.json()) == {"requestId", "errorCode", "errorMessage"}
+        assert response.json()["errorCode"].startswith("503")
+    logged = daraja.control("/requests", path="/mpesa/stkpush/v1/processrequest")["items"]
+    assert [(e["status"], e["checkoutRequestId"]) for e in logged] == [(503, None)]
+    assert daraja.control("/callbacks")["items"] == []
+
+
+def test_fault_rate_does_not_touch_oauth(start_sandbox: StartSandbox) -> None:
+    daraja = start_sandbox(fault_rate=1.0)
+
+    assert daraja.oauth().status_code == 200
+
+
+def test_fault_rate_is_a_share_and_repeatable_with_a_seed(start_sandbox: StartSandbox) -> None:
+    def statuses(daraja: DarajaTestClient) -> list[int]:
+        return [daraja.query("ws_CO_unknown").status_code for _ in range(30)]
+
+    first = statuses(start_sandbox(fault_rate=0.5, seed=7))
+    second = statuses(start_sandbox(fault_rate=0.5, seed=7))
+
+    assert first == second
+    assert set(first) == {400, 503}
