@@ -19,5 +19,6 @@ def register(app: Flask) -> None:
         try:
             user = accounts.create_admin(ctx(), email, password)
         except DomainError as error:
-            raise click.ClickException(error.message) from None
+            fields = ", ".join(error.details) if error.details else ""
+            raise click.ClickException(f"{fields}: {error.message}" if fields else error.message)
         click.echo(f"admin {user.email} created with id {user.id}")
