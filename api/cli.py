@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         try:
             user = accounts.create_admin(ctx(), email, password)
         except DomainError as error:
-            fields = ", ".join(error.details) if error.details else ""
-            raise click.ClickException(f"{fields}: {error.message}" if fields else error.message)
+            fields = ", ".join(error.details)
+            message = f"{fields}: {error.message}" if fields else error.message
+            raise click.ClickException(message) from None
         click.echo(f"admin {user.email} created with id {user.id}")
