@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo.database import Database
@@ -80,7 +80,7 @@ def test_one_open_payment_per_deal_and_one_payment_per_key(db: Database) -> None
     assert payments.add(_payment("deal-2", "k1")).id == first.id  # the key is taken
     failed = first.rejected("1032", "cancelled", NOW)
     payments.save(failed, expected_version=first.version)
-    second = _payment("deal-1", "k3")
+    second = dataclasses.replace(_payment("deal-1", "k3"), created_at=NOW + timedelta(seconds=1))
     assert payments.add(second) == second
     assert payments.get(first.id) == failed
     assert [p.id for p in payments.for_deal("deal-1")] == [first.id, second.id]
