@@ -66,6 +66,7 @@ class Payment:
     result_code: str | None = None
     result_desc: str | None = None
     paid_at: datetime | None = None
+    push_started_at: datetime | None = None  # set just before the STK push goes out
     version: int = 1
 
     @property
@@ -80,6 +81,18 @@ class Payment:
             self, status=status, updated_at=now, version=self.version + 1,
             **changes,  # type: ignore[arg-type]
         )
+
+    def pushing(self, now: datetime) -> Payment:
+        """Claim the one STK push this payment may send (saved before sending it)."""
+        if self.status is not PaymentStatus.QUEUED or self.push_started_at is not None:
+            raise IllegalTransitionError("payment", self.status.value, "push")
+        return dataclasses.replace(self, push_started_at=now, updated_at=now,
+                                   version=self.version + 1)
+
+    def push_withdrawn(self, now: datetime) -> Payment:
+        """Daraja refused before creating anything: the push may be tried again."""
+        return dataclasses.replace(self, push_started_at=None, updated_at=now,
+                                   version=self.version + 1)
 
     def accepted(self, merchant_request_id: str, checkout_request_id: str,
                  now: datetime) -> Payment:

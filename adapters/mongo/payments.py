@@ -12,7 +12,7 @@ from domain.errors import ConcurrencyError
 from domain.payments import Payment, PaymentStatus
 
 _OPTIONAL = ("merchantRequestId", "checkoutRequestId", "receipt", "resultCode", "resultDesc",
-             "paidAt", "openFor")
+             "paidAt", "pushStartedAt", "openFor")
 
 
 class MongoPayments:
@@ -65,7 +65,8 @@ def _to_doc(p: Payment) -> Doc:
         "version": p.version, "createdAt": p.created_at, "updatedAt": p.updated_at,
         "merchantRequestId": p.merchant_request_id, "checkoutRequestId": p.checkout_request_id,
         "receipt": p.receipt, "resultCode": p.result_code, "resultDesc": p.result_desc,
-        "paidAt": p.paid_at, "openFor": p.deal_id if p.is_open else None,
+        "paidAt": p.paid_at, "pushStartedAt": p.push_started_at,
+        "openFor": p.deal_id if p.is_open else None,
     }
     # Absent, not null: the partial unique indexes only cover strings that are there.
     return {k: v for k, v in doc.items() if v is not None or k not in _OPTIONAL}
@@ -82,5 +83,5 @@ def _from_doc(doc: Doc | None) -> Payment | None:
         merchant_request_id=doc.get("merchantRequestId"),
         checkout_request_id=doc.get("checkoutRequestId"), receipt=doc.get("receipt"),
         result_code=doc.get("resultCode"), result_desc=doc.get("resultDesc"),
-        paid_at=doc.get("paidAt"),
+        paid_at=doc.get("paidAt"), push_started_at=doc.get("pushStartedAt"),
     )

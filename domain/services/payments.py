@@ -10,7 +10,12 @@ from domain.deals import Deal, DealStatus, PaymentSummary, Trigger
 from domain.errors import ConcurrencyError, Conflict, IdempotencyMismatch, NotFound
 from domain.mpesa import StkResult, account_reference
 from domain.payments import Payment, PaymentStatus, Verdict
-from domain.ports import GatewayOutcomeUnknown, GatewayRejected, StkGateway
+from domain.ports import (
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    StkGateway,
+)
 from domain.services.context import Context
 from domain.services.deals import visible_deal
 from domain.users import User
@@ -71,7 +76,12 @@ def visible_payment(ctx: Context, user: User, payment_id: str) -> Payment:
 
 
 def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:
-    """The worker's half: push to the phone once, record what Daraja said."""
+    """The worker's half: push to the phone at most once, record what Daraja said.
+
+    The claim (``push_started_at``) is saved before sending. A run that finds it already
+    set is a redelivery after a crash mid-push: the first push may have reached the phone,
+    so it is never sent again; the attempt is closed as ``OUTCOME_UNKNOWN``.
+    """
     payment = ctx.payments.get(payment_id)
     if payment is None or payment.status is not PaymentStatus.QUEUED:
         return payment  # already pushed, or settled: nothing to do
@@ -79,21 +89,33 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
     now = ctx.clock.now()
     if deal is None or deal.status is not DealStatus.PENDING:
         updated = payment.rejected("DEAL_NOT_PAYABLE", "the deal can no longer be paid", now)
+    elif payment.push_started_at is not None:
+        updated = payment.rejected("OUTCOME_UNKNOWN", "a push was started and not recorded", now)
     else:
-        try:
-            answer = gateway.push(payment, account_reference(deal.id))
-        except GatewayRejected as refused:
-            updated = payment.rejected(refused.code, refused.description, now)
-        except GatewayOutcomeUnknown as silence:
-            # No CheckoutRequestID, so nothing to query: close the attempt so the buyer can
-            # try again, and let a callback that still comes be flagged as unmatched.
-            updated = payment.rejected("OUTCOME_UNKNOWN", str(silence), now)
-        else:
-            updated = payment.accepted(answer.merchant_request_id, answer.checkout_request_id, now)
+        claimed = payment.pushing(now)
+        ctx.payments.save(claimed, expected_version=payment.version)  # one worker wins
+        payment, updated = claimed, _push(ctx, gateway, claimed, deal)
     ctx.payments.save(updated, expected_version=payment.version)
     if deal is not None:
         ctx.notifier.payment_changed(updated, deal)
     return updated
+
+
+def _push(ctx: Context, gateway: StkGateway, payment: Payment, deal: Deal) -> Payment:
+    now = ctx.clock.now()
+    try:
+        answer = gateway.push(payment, account_reference(deal.id))
+    except GatewayUnavailable:
+        # Nothing was created: release the claim so the retry may push.
+        ctx.payments.save(payment.push_withdrawn(now), expected_version=payment.version)
+        raise
+    except GatewayRejected as refused:
+        return payment.rejected(refused.code, refused.description, now)
+    except GatewayOutcomeUnknown as silence:
+        # No CheckoutRequestID, so nothing to query: close the attempt so the buyer can
+        # try again, and let a callback that still comes be flagged as unmatched.
+        return payment.rejected("OUTCOME_UNKNOWN", str(silence), now)
+    return payment.accepted(answer.merchant_request_id, answer.checkout_request_id, now)
 
 
 class Outcome(StrEnum):

@@ -85,3 +85,17 @@ def test_the_same_callback_delivered_again_credits_once(stack: Stack) -> None:
     assert [e["event"] for e in after["timeline"]].count("funded") == 1
     ledger = buyer.data("GET", f"/api/transactions/{deal['id']}/ledger")
     assert len(ledger["postings"]) == 1 and ledger["balances"][f"escrow:{deal['id']}"] == 2500
+
+
+def test_a_rate_limited_push_is_retried_and_sent_once(stack: Stack) -> None:
+    seller, buyer = register(stack, "seller"), register(stack, "buyer")
+    deal = open_deal(buyer, seller, amount=300)
+    payment = pay(buyer, deal["id"], "254700000007").json()["data"]
+    paid = wait_for_payment(buyer, payment["id"], "success", timeout=30)
+    log = requests.get(f"{stack.sandbox}/sandbox/requests",
+                       params={"path": "/mpesa/stkpush/v1/processrequest",
+                               "phone": "254700000007"}, timeout=5).json()["items"]
+    ours = [item for item in log if item["body"]["Amount"] == 300]  # only this test pays 300
+    assert [item["status"] for item in ours][-1] == 200
+    assert [item["checkoutRequestId"] for item in ours if item["status"] == 200] == [
+        paid["checkoutRequestId"]]  # one push reached the phone, however many retries
