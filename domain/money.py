@@ -20,6 +20,6 @@ def require_amount(value: object, field: str = "amount") -> int:
 
 def fee_for(amount: int, rate_bps: int) -> int:
     """Platform fee in whole shillings for ``rate_bps`` basis points, rounded down."""
-    if rate_bps < 0 or rate_bps > 10_000:
-        raise ValueError("fee rate must be between 0 and 10000 basis points")
+    if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or not 0 <= rate_bps <= 10_000:
+        raise ValueError("the fee rate must be a whole number of basis points, 0 to 10000")
     return amount * rate_bps // 10_000

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 EAT = timezone(timedelta(hours=3), "EAT")  # Daraja timestamps are Kenyan local time
 SUCCESS = "0"
@@ -32,7 +33,8 @@ def stk_credentials(shortcode: str, passkey: str, now: datetime) -> tuple[str, s
 
 def account_reference(deal_id: str) -> str:
     """A ≤ 12-character alphanumeric reference shown in the customer's prompt."""
-    return ("ESC" + "".join(ch for ch in deal_id if ch.isalnum())[-9:]).upper()
+    kept = "".join(ch for ch in deal_id.upper() if ch.isascii() and ch.isalnum())
+    return "ESC" + kept[-9:]
 
 
 class MalformedCallback(ValueError):
@@ -108,9 +110,12 @@ def _decimal(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise MalformedCallback(f"Amount {value!r} is not a number") from None
+    if not number.is_finite():
+        raise MalformedCallback(f"Amount {value!r} is not a finite number")
+    return number
 
 
 def _text(value: object) -> str | None:
@@ -119,3 +124,77 @@ def _text(value: object) -> str | None:
     if isinstance(value, Decimal) and value == value.to_integral_value():
         value = int(value)
     return str(value)
+
+
+@dataclass(frozen=True)
+class ResultReport:
+    """A ``{"Result": …}`` body: B2C results, queue timeouts, status and reversal results."""
+
+    originator_conversation_id: str
+    conversation_id: str | None
+    result_code: str
+    result_desc: str
+    transaction_id: str | None
+    parameters: Mapping[str, object]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result_code == SUCCESS
+
+
+def parse_result(body: object) -> ResultReport:
+    """Read a Result body by parameter Key, every parameter optional, codes as strings."""
+    try:
+        result = body["Result"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise MalformedCallback("no Result") from None
+    if not isinstance(result, Mapping):
+        raise MalformedCallback("Result is not an object")
+    originator = result.get("OriginatorConversationID")
+    if not isinstance(originator, str) or not originator:
+        raise MalformedCallback("OriginatorConversationID is missing")
+    conversation = result.get("ConversationID")
+    transaction = result.get("TransactionID")
+    return ResultReport(
+        originator_conversation_id=originator,
+        conversation_id=conversation if isinstance(conversation, str) and conversation else None,
+        result_code=normalise_code(result.get("ResultCode")),
+        result_desc=str(result.get("ResultDesc") or ""),
+        transaction_id=transaction if isinstance(transaction, str) and transaction else None,
+        parameters=_parameters(result.get("ResultParameters")),
+    )
+
+
+def _parameters(block: object) -> dict[str, object]:
+    items = block.get("ResultParameter") if isinstance(block, Mapping) else None
+    if isinstance(items, Mapping):
+        items = [items]
+    found: dict[str, object] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("Key"), str) and "Value" in item:
+            found.setdefault(item["Key"], item["Value"])  # the first of a repeated key wins
+    return found
+
+
+class StatusVerdict(StrEnum):
+    COMPLETED = "completed"  # the money moved
+    FAILED = "failed"  # it did not, and will not
+    UNKNOWN = "unknown"  # not (yet) known: ask again later
+
+
+NOT_FOUND = "2032"
+IN_FLIGHT_STATES = {"initiated", "authorized", "pending authorized", "pending"}
+
+
+def status_verdict(report: ResultReport) -> StatusVerdict:
+    """What a Transaction Status result says about the transaction it was asked about."""
+    if report.result_code == NOT_FOUND:
+        return StatusVerdict.UNKNOWN
+    if not report.succeeded:
+        return StatusVerdict.FAILED
+    state = str(report.parameters.get("TransactionStatus") or "").strip().lower()
+    if state == "completed":
+        return StatusVerdict.COMPLETED
+    if not state or state in IN_FLIGHT_STATES:
+        return StatusVerdict.UNKNOWN
+    return StatusVerdict.FAILED  # cancelled, declined, expired

@@ -1,27 +1,40 @@
-"""Hand-written fakes of the domain's ports: in memory, no I/O, same contracts as the adapters."""
+"""Hand-written fakes of the domain's ports, bundled into the Context the use cases take.
+
+Clock, ids, hasher, task queue, notifier, STK gateway and callback inbox live here; the
+repositories and the ledger are in ``fake_repositories``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from domain.deals import Deal, TimelineEvent
-from domain.errors import ConcurrencyError, Conflict
-from domain.ledger import Posting
+from domain.deals import Deal
+from domain.notifications import Notification
 from domain.payments import Payment
-from domain.ports import DealQuery, GatewayRejected, InboxItem, StkAccepted
+from domain.ports import InboxItem, StkAccepted
 from domain.services.context import Context
-from domain.users import User
+from tests.unit.fake_repositories import (
+    FakeDeals,
+    FakeLedger,
+    FakeNotifications,
+    FakePayments,
+    FakePayouts,
+    FakeUsers,
+)
+
+START = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 
 
 class FakeClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    def __init__(self, current: datetime = START) -> None:
+        self.current = current
 
     def now(self) -> datetime:
         return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
@@ -37,174 +50,114 @@ class FakeIds:
 
 
 class FakeHasher:
+    """Reversible on purpose: a test can read what was hashed."""
+
+    PREFIX = "fakehash$"
+
+    def __init__(self) -> None:
+        self.dummy_checks: list[str] = []
+
     def hash(self, password: str) -> str:
-        return "hashed:" + password[::-1]
+        return self.PREFIX + password
 
     def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == self.hash(password)
+        return password_hash == self.PREFIX + password
 
     def verify_dummy(self, password: str) -> None:
-        self.verify("hashed:", password)
-
-
-class FakeUsers:
-    def __init__(self) -> None:
-        self.rows: dict[str, User] = {}
-
-    def add(self, user: User) -> None:
-        if any(u.email == user.email for u in self.rows.values()):
-            raise Conflict("an account with this email already exists")
-        self.rows[user.id] = user
-
-    def get(self, user_id: str) -> User | None:
-        return self.rows.get(user_id)
-
-    def by_email(self, email: str) -> User | None:
-        return next((u for u in self.rows.values() if u.email == email), None)
-
-    def save(self, user: User) -> None:
-        self.rows[user.id] = user
-
-
-class FakeDeals:
-    def __init__(self) -> None:
-        self.rows: dict[str, Deal] = {}
-        self.events: dict[tuple[str, int], TimelineEvent] = {}
-
-    def add(self, deal: Deal) -> None:
-        self.rows[deal.id] = deal
-
-    def get(self, deal_id: str) -> Deal | None:
-        return self.rows.get(deal_id)
-
-    def save(self, deal: Deal, expected_version: int) -> None:
-        if self.rows[deal.id].version != expected_version:
-            raise ConcurrencyError("stale")
-        self.rows[deal.id] = deal
-
-    def record_event(self, event: TimelineEvent) -> None:
-        self.events.setdefault((event.deal_id, event.seq), event)
-
-    def timeline(self, deal_id: str) -> Sequence[TimelineEvent]:
-        return [e for (d, _), e in sorted(self.events.items()) if d == deal_id]
-
-    def find(self, query: DealQuery) -> tuple[Sequence[Deal], int]:
-        found = [d for d in self.rows.values()
-                 if query.user_id is None or d.is_party(query.user_id)]
-        return found, len(found)
-
-
-class FakePayments:
-    def __init__(self) -> None:
-        self.rows: dict[str, Payment] = {}
-
-    def add(self, payment: Payment) -> Payment:
-        holder = (self.by_idempotency_key(payment.payer_id, payment.idempotency_key)
-                  or self.open_for_deal(payment.deal_id))
-        if holder is not None:
-            return holder
-        self.rows[payment.id] = payment
-        return payment
-
-    def get(self, payment_id: str) -> Payment | None:
-        return self.rows.get(payment_id)
-
-    def by_idempotency_key(self, payer_id: str, key: str) -> Payment | None:
-        return next((p for p in self.rows.values()
-                     if p.payer_id == payer_id and p.idempotency_key == key), None)
-
-    def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None:
-        return next((p for p in self.rows.values()
-                     if p.checkout_request_id == checkout_request_id), None)
-
-    def open_for_deal(self, deal_id: str) -> Payment | None:
-        return next((p for p in self.rows.values() if p.deal_id == deal_id and p.is_open), None)
-
-    def for_deal(self, deal_id: str) -> Sequence[Payment]:
-        return [p for p in self.rows.values() if p.deal_id == deal_id]
-
-    def save(self, payment: Payment, expected_version: int) -> None:
-        if self.rows[payment.id].version != expected_version:
-            raise ConcurrencyError("stale")
-        self.rows[payment.id] = payment
-
-
-class FakeLedger:
-    def __init__(self) -> None:
-        self.postings: dict[str, Posting] = {}
-
-    def post(self, posting: Posting) -> bool:
-        if posting.key in self.postings:
-            assert self.postings[posting.key].lines == posting.lines
-            return False
-        self.postings[posting.key] = posting
-        return True
-
-    def postings_for_deal(self, deal_id: str) -> Sequence[Posting]:
-        return [p for p in self.postings.values() if p.deal_id == deal_id]
-
-    def balance(self, account: str) -> int:
-        return sum(p.amount_for(account) for p in self.postings.values())
+        self.dummy_checks.append(password)
 
 
 class FakeTasks:
     def __init__(self) -> None:
         self.stk_pushes: list[str] = []
+        self.b2c_requests: list[str] = []
+        self.status_queries: list[tuple[str, int]] = []
 
     def request_stk_push(self, payment_id: str) -> None:
         self.stk_pushes.append(payment_id)
 
+    def request_b2c(self, payout_id: str) -> None:
+        self.b2c_requests.append(payout_id)
+
+    def query_payout_status(self, payout_id: str, delay_s: int = 0) -> None:
+        self.status_queries.append((payout_id, delay_s))
+
 
 class FakeNotifier:
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str]] = []  # (event, object id, status)
+        self.deal_events: list[tuple[str, str, str]] = []  # (event, deal id, deal status)
+        self.payment_events: list[tuple[str, str, str]] = []  # (payment id, status, deal id)
+        self.wallets: list[tuple[str, int]] = []
+        self.emitted: list[Notification] = []
 
     def deal_changed(self, deal: Deal, event: str) -> None:
-        self.sent.append((event, deal.id, deal.status.value))
+        self.deal_events.append((event, deal.id, deal.status.value))
 
     def payment_changed(self, payment: Payment, deal: Deal) -> None:
-        self.sent.append(("payment:updated", payment.id, payment.status.value))
+        self.payment_events.append((payment.id, payment.status.value, deal.id))
+
+    def wallet_changed(self, user_id: str, balance: int) -> None:
+        self.wallets.append((user_id, balance))
+
+    def notify(self, notification: Notification) -> None:
+        self.emitted.append(notification)
 
 
 class ScriptedGateway:
-    """Answers pushes from a script: an StkAccepted or an exception to raise."""
+    """Answers pushes from a script (StkAccepted or an exception); accepts once it runs out."""
 
-    def __init__(self, *answers: Any) -> None:
+    def __init__(self, *answers: StkAccepted | Exception) -> None:
         self.answers = list(answers)
-        self.pushed: list[tuple[str, str]] = []
+        self.pushed: list[tuple[str, str, int, str]] = []  # (payment, reference, amount, phone)
 
     def push(self, payment: Payment, account_reference: str) -> StkAccepted:
-        self.pushed.append((payment.id, account_reference))
-        answer = self.answers.pop(0) if self.answers else StkAccepted("m-1", f"ws_CO_{payment.id}")
-        if isinstance(answer, BaseException):
+        self.pushed.append((payment.id, account_reference, payment.amount, payment.phone))
+        answer = (self.answers.pop(0) if self.answers
+                  else StkAccepted(f"mr-{payment.id}", f"ws_CO_{payment.id}"))
+        if isinstance(answer, Exception):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer
 
 
 class FakeInbox:
     def __init__(self) -> None:
         self.items: dict[str, InboxItem] = {}
-        self.marks: dict[str, tuple[str, str]] = {}
+        self.marks: dict[str, tuple[str, str]] = {}  # callback id -> (status, outcome)
 
-    def put(self, raw: str, clock: FakeClock) -> str:
+    def put(self, raw: str, received_at: datetime = START) -> str:
         key = f"cb{len(self.items) + 1}"
-        self.items[key] = InboxItem(key, "stk", raw, clock.now(), "received")
+        self.items[key] = InboxItem(key, "stk", raw, received_at, "received")
         return key
 
     def get(self, callback_id: str) -> InboxItem | None:
         return self.items.get(callback_id)
 
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
-        self.marks[callback_id] = (status, outcome)
-        self.items[callback_id] = dataclasses.replace(self.items[callback_id], status=status)
+        self.marks[callback_id] = (str(status), outcome)
+        self.items[callback_id] = dataclasses.replace(self.items[callback_id],
+                                                      status=str(status))
 
 
-def make_context() -> Context:
-    return Context(
-        users=FakeUsers(), deals=FakeDeals(), payments=FakePayments(), ledger=FakeLedger(),
-        clock=FakeClock(), ids=FakeIds(), tasks=FakeTasks(), notifier=FakeNotifier(),
-        hasher=FakeHasher(),
-    )
+@dataclasses.dataclass
+class Fakes:
+    """Every fake, typed, plus the Context the use cases take."""
 
+    users: FakeUsers = dataclasses.field(default_factory=FakeUsers)
+    deals: FakeDeals = dataclasses.field(default_factory=FakeDeals)
+    payments: FakePayments = dataclasses.field(default_factory=FakePayments)
+    ledger: FakeLedger = dataclasses.field(default_factory=FakeLedger)
+    clock: FakeClock = dataclasses.field(default_factory=FakeClock)
+    ids: FakeIds = dataclasses.field(default_factory=FakeIds)
+    tasks: FakeTasks = dataclasses.field(default_factory=FakeTasks)
+    notifier: FakeNotifier = dataclasses.field(default_factory=FakeNotifier)
+    hasher: FakeHasher = dataclasses.field(default_factory=FakeHasher)
+    payouts: FakePayouts = dataclasses.field(default_factory=FakePayouts)
+    notifications: FakeNotifications = dataclasses.field(default_factory=FakeNotifications)
 
-__all__ = ["GatewayRejected", "make_context"]
+    @property
+    def ctx(self) -> Context:
+        return Context(
+            users=self.users, deals=self.deals, payments=self.payments, ledger=self.ledger,
+            clock=self.clock, ids=self.ids, tasks=self.tasks, notifier=self.notifier,
+            hasher=self.hasher, payouts=self.payouts, notifications=self.notifications,
+        )

@@ -1,78 +1,180 @@
-"""Processing stored callbacks: processed, flagged, or waiting for our own write."""
+"""Processing stored STK callbacks: processed, flagged, or waiting for our own write."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from domain.services import callbacks, deals, payments
-from domain.services.deals import DealTerms
-from tests.unit.conftest import World
-from tests.unit.fakes import FakeInbox, ScriptedGateway
+from domain import ledger
+from domain.deals import DealStatus, Trigger
+from domain.payments import Payment, PaymentStatus
+from domain.ports import StkAccepted
+from domain.services import callbacks
+from tests.unit.fakes import FakeInbox
+from tests.unit.world import RECEIPT, World
+
+EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared/reference/daraja-examples"
 
 
-def _body(checkout: str, code: int = 0, amount: str = "1500.00") -> str:
-    items = [{"Name": "Amount", "Value": "AMOUNT"}, {"Name": "MpesaReceiptNumber",
-             "Value": "SG632NMUAB"}, {"Name": "Balance"},
-             {"Name": "TransactionDate", "Value": 20261124103000},
-             {"Name": "PhoneNumber", "Value": 254708374149}]
-    callback = {"MerchantRequestID": "m", "CheckoutRequestID": checkout, "ResultCode": code,
-                "ResultDesc": "ok"}
+def _body(checkout: str, code: int = 0, amount: str = "1500.00", receipt: str = RECEIPT,
+          phone: int = 254708374149) -> str:
+    callback: dict[str, Any] = {"MerchantRequestID": "m", "CheckoutRequestID": checkout,
+                                "ResultCode": code, "ResultDesc": "ok"}
     if code == 0:
-        callback["CallbackMetadata"] = {"Item": items}
+        callback["CallbackMetadata"] = {"Item": [
+            {"Name": "Amount", "Value": "AMOUNT"}, {"Name": "MpesaReceiptNumber", "Value": receipt},
+            {"Name": "Balance"}, {"Name": "TransactionDate", "Value": 20261124103000},
+            {"Name": "PhoneNumber", "Value": phone}]}
+    # The amount goes in as a raw JSON number, exactly as M-Pesa writes it (1500.00).
     return json.dumps({"Body": {"stkCallback": callback}}).replace('"AMOUNT"', amount)
 
 
-def _pending_checkout(world: World) -> str:
-    deal = deals.open_deal(world.ctx, world.buyer.id,
-                           DealTerms("Phone", "Used", 1500, seller_email=world.seller.email))
-    payment = payments.request_payment(world.ctx, world.buyer, deal.id, "254708374149", "k", "h")
-    pushed = payments.send_stk_push(world.ctx, ScriptedGateway(), payment.id)
-    assert pushed is not None and pushed.checkout_request_id
-    return pushed.checkout_request_id
+def _pending(world: World, amount: int = 1500,
+             accepted: StkAccepted | None = None) -> tuple[str, Payment]:
+    deal = world.open_deal(amount)
+    answers = [accepted] if accepted else []
+    payment = world.push(world.request(deal), *answers)
+    assert payment.checkout_request_id is not None
+    return deal.id, payment
 
 
-def test_a_good_callback_is_processed_and_its_replay_is_not_news(world: World) -> None:
-    inbox, checkout = FakeInbox(), _pending_checkout(world)
-    first = inbox.put(_body(checkout), world.ctx.clock)  # type: ignore[arg-type]
-    assert callbacks.process_stk_callback(world.ctx, inbox, first, True) == "credited"
-    assert inbox.marks[first] == ("processed", "credited")
-    replay = inbox.put(_body(checkout), world.ctx.clock)  # type: ignore[arg-type]
-    assert callbacks.process_stk_callback(world.ctx, inbox, replay, True) == "already_final"
-    assert inbox.marks[replay] == ("processed", "already_final")
+def _process(world: World, inbox: FakeInbox, raw: str, wait: bool = True) -> tuple[str, str]:
+    key = inbox.put(raw)
+    outcome = callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=wait)
+    assert inbox.marks[key][1] == outcome or outcome == "malformed"
+    return outcome, inbox.marks[key][0]
 
 
-def test_a_contradicting_callback_after_the_fact_is_flagged(world: World) -> None:
-    inbox, checkout = FakeInbox(), _pending_checkout(world)
-    callbacks.process_stk_callback(
-        world.ctx, inbox, inbox.put(_body(checkout), world.ctx.clock), True)  # type: ignore
-    late = inbox.put(_body(checkout, code=1032), world.ctx.clock)  # type: ignore[arg-type]
-    callbacks.process_stk_callback(world.ctx, inbox, late, True)
-    assert inbox.marks[late] == ("flagged", "already_final")
+def test_the_success_example_credits_a_matching_payment(world: World) -> None:
+    accepted = StkAccepted("29115-34620561-1", "ws_CO_191220191020363925")
+    deal_id, payment = _pending(world, 1, accepted)
+    raw = (EXAMPLES / "stk-callback-success.json").read_text()
+    assert _process(world, FakeInbox(), raw) == ("credited", "processed")
+    paid = world.payment(payment.id)
+    assert (paid.status, paid.receipt) == (PaymentStatus.SUCCESS, "NLJ7RT61SV")
+    assert world.fakes.ledger.balance(ledger.escrow(deal_id)) == 1
 
 
-def test_a_wrong_amount_is_flagged_and_moves_nothing(world: World) -> None:
-    inbox, checkout = FakeInbox(), _pending_checkout(world)
-    spoof = inbox.put(_body(checkout, amount="1.00"), world.ctx.clock)  # type: ignore[arg-type]
-    assert callbacks.process_stk_callback(world.ctx, inbox, spoof, True) == "mismatch"
-    assert inbox.marks[spoof][0] == "flagged"
-    assert world.ctx.ledger.postings == {}  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("name", "checkout", "code"), [
+    ("stk-callback-cancelled-1032.json", "ws_CO_21072024125243250722943992", "1032"),
+    ("stk-callback-timeout-1037.json", "ws_CO_300420211403028335", "1037")])
+def test_the_failure_examples_fail_a_matching_payment(
+    world: World, name: str, checkout: str, code: str,
+) -> None:
+    deal_id, payment = _pending(world, 1, StkAccepted("m", checkout))
+    assert _process(world, FakeInbox(), (EXAMPLES / name).read_text()) == ("failed", "processed")
+    assert (world.payment(payment.id).status, world.payment(payment.id).result_code) == (
+        PaymentStatus.FAILED, code)
+    assert world.deal(deal_id).status is DealStatus.PENDING
+    assert world.fakes.ledger.postings == {}
+
+
+def test_a_replayed_callback_is_processed_again_as_no_news(world: World) -> None:
+    _, payment = _pending(world)
+    inbox = FakeInbox()
+    assert _process(world, inbox, _body(payment.checkout_request_id)) == (
+        "credited", "processed")
+    assert _process(world, inbox, _body(payment.checkout_request_id)) == (
+        "already_final", "processed")
+    assert len(world.fakes.ledger.postings) == 1
+
+
+def test_a_replayed_failure_is_no_news_either(world: World) -> None:
+    _, payment = _pending(world)
+    inbox = FakeInbox()
+    assert _process(world, inbox, _body(payment.checkout_request_id, 1032))[0] == "failed"
+    assert _process(world, inbox, _body(payment.checkout_request_id, 1032)) == (
+        "already_final", "processed")
+
+
+@pytest.mark.parametrize("later", ["failure", "other receipt"])
+def test_a_callback_contradicting_a_settled_payment_is_flagged(world: World, later: str) -> None:
+    _, payment = _pending(world)
+    inbox = FakeInbox()
+    _process(world, inbox, _body(payment.checkout_request_id))
+    raw = (_body(payment.checkout_request_id, 1032) if later == "failure"
+           else _body(payment.checkout_request_id, receipt="OTHER00000"))
+    assert _process(world, inbox, raw) == ("mismatch", "flagged")
+    assert world.payment(payment.id).receipt == RECEIPT and len(world.fakes.ledger.postings) == 1
+
+
+@pytest.mark.parametrize(("amount", "phone"), [
+    ("1.00", 254708374149), ("1500.50", 254708374149), ("15000", 254708374149),
+    ("1500.00", 254700000009)])
+def test_a_callback_that_does_not_match_the_request_is_flagged_and_moves_nothing(
+    world: World, amount: str, phone: int,
+) -> None:
+    _, payment = _pending(world)
+    raw = _body(payment.checkout_request_id, amount=amount, phone=phone)
+    assert _process(world, FakeInbox(), raw) == ("mismatch", "flagged")
+    assert world.payment(payment.id).status is PaymentStatus.PENDING
+    assert world.fakes.ledger.postings == {}
 
 
 def test_an_unknown_checkout_waits_for_our_write_then_is_flagged(world: World) -> None:
     inbox = FakeInbox()
-    early = inbox.put(_body("ws_CO_not_yet"), world.ctx.clock)  # type: ignore[arg-type]
-    with pytest.raises(callbacks.NotYetMatched):
-        callbacks.process_stk_callback(world.ctx, inbox, early, wait_for_match=True)
-    assert early not in inbox.marks
-    assert callbacks.process_stk_callback(world.ctx, inbox, early, False) == "unknown_payment"
-    assert inbox.marks[early] == ("flagged", "unknown_payment")
+    key = inbox.put(_body("ws_CO_not_yet"))
+    with pytest.raises(callbacks.NotYetMatched, match="ws_CO_not_yet"):
+        callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True)
+    assert key not in inbox.marks and inbox.items[key].status == "received"
+    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=False) == (
+        "unknown_payment")
+    assert inbox.marks[key] == ("flagged", "unknown_payment")
 
 
-@pytest.mark.parametrize("raw", ["not json", "[]", '{"Body": {}}'])
-def test_a_malformed_body_is_flagged(world: World, raw: str) -> None:
+def test_a_callback_that_beat_our_write_is_credited_once_the_write_lands(world: World) -> None:
     inbox = FakeInbox()
-    key = inbox.put(raw, world.ctx.clock)  # type: ignore[arg-type]
-    assert callbacks.process_stk_callback(world.ctx, inbox, key, True) == "malformed"
-    assert inbox.marks[key][0] == "flagged"
+    key = inbox.put(_body("ws_CO_race"))
+    with pytest.raises(callbacks.NotYetMatched):
+        callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True)
+    deal_id, _ = _pending(world, accepted=StkAccepted("m", "ws_CO_race"))
+    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True) == (
+        "credited")
+    assert world.deal(deal_id).status is DealStatus.ACTIVE
+
+
+def test_a_late_success_for_an_ended_deal_is_credited_to_the_wallet_and_flagged(
+    world: World,
+) -> None:
+    deal_id, payment = _pending(world)
+    current = world.deal(deal_id)
+    ended = current.apply(Trigger.EXPIRE, "system", world.fakes.clock.now(), "expired")
+    world.fakes.deals.save(ended, expected_version=current.version)
+    assert _process(world, FakeInbox(), _body(payment.checkout_request_id)) == (
+        "credited_to_wallet", "flagged")
+    assert world.fakes.ledger.balance(ledger.wallet(world.buyer.id)) == 1500
+    assert world.fakes.ledger.total() == 0
+
+
+@pytest.mark.parametrize("raw", [
+    "", "not json", "[]", "null", '{"Body": {}}', '{"Body": {"stkCallback": {"ResultCode": 0}}}',
+    '{"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_1"}}}',
+    _body("ws_CO_1").replace("1500.00", '"lots"')])
+def test_a_malformed_body_is_flagged_and_touches_nothing(world: World, raw: str) -> None:
+    inbox = FakeInbox()
+    key = inbox.put(raw)
+    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True) == (
+        "malformed")
+    status, outcome = inbox.marks[key]
+    assert status == "flagged" and outcome.startswith("malformed: ")
+    assert world.fakes.ledger.postings == {} and world.fakes.payments.rows == {}
+
+
+def test_a_callback_id_that_was_never_stored_is_reported_missing(world: World) -> None:
+    inbox = FakeInbox()
+    assert callbacks.process_stk_callback(world.ctx, inbox, "cb404", wait_for_match=True) == (
+        "missing")
+    assert inbox.marks == {}
+
+
+def test_a_signalling_nan_amount_is_flagged_instead_of_crashing_the_worker(
+    world: World,
+) -> None:
+    _, payment = _pending(world)
+    raw = _body(payment.checkout_request_id, amount='"sNaN"')
+    outcome, status = _process(world, FakeInbox(), raw)
+    assert status == "flagged" and outcome in ("malformed", "mismatch")
+    assert world.fakes.ledger.postings == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,59 +13,129 @@ from domain.mpesa import StkResult
 from domain.payments import Payment, PaymentStatus, Verdict, mask_phone
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=1)
+PHONE = "254708374149"
+
+
+def _queued() -> Payment:
+    return Payment("p1", "d1", "b1", 1500, PHONE, NOW, NOW, "k", "h")
 
 
 def _pending() -> Payment:
-    queued = Payment("p1", "d1", "b", 1500, "254708374149", NOW, NOW, "k", "h")
-    return queued.pushing(NOW).accepted("m1", "ws_CO_1", NOW)
+    return _queued().pushing(NOW).accepted("m1", "ws_CO_1", NOW)
 
 
 def _result(**changes: object) -> StkResult:
-    good = StkResult("ws_CO_1", "m1", "0", "ok", Decimal("1500.00"), "SG632NMUAB", "254708374149")
+    good = StkResult("ws_CO_1", "m1", "0", "ok", Decimal("1500.00"), "SG632NMUAB", PHONE,
+                     "20261124030000")
     return dataclasses.replace(good, **changes)  # type: ignore[arg-type]
 
 
-def test_a_matching_success_is_credited() -> None:
+def test_accepting_the_push_stores_daraja_ids_and_makes_the_payment_pending() -> None:
+    pending = _pending()
+    assert (pending.status, pending.merchant_request_id, pending.checkout_request_id) == (
+        PaymentStatus.PENDING, "m1", "ws_CO_1")
+    assert pending.is_open and pending.version == 3  # claimed, then accepted
+
+
+@pytest.mark.parametrize("amount", [Decimal("1500.00"), Decimal("1500"), Decimal("1.5E+3")])
+def test_a_matching_success_is_credited(amount: Decimal) -> None:
+    assert _pending().judge(_result(amount=amount)) is Verdict.CREDIT
+
+
+def test_a_success_without_a_phone_is_still_credited_when_the_rest_matches() -> None:
+    assert _pending().judge(_result(phone=None)) is Verdict.CREDIT
+
+
+def test_settling_a_credited_success_records_the_receipt_and_the_time() -> None:
     payment = _pending()
-    assert payment.judge(_result()) is Verdict.CREDIT
-    paid = payment.settled(_result(), NOW)
-    assert (paid.status, paid.receipt, paid.paid_at, paid.result_code) == (
-        PaymentStatus.SUCCESS, "SG632NMUAB", NOW, "0")
+    paid = payment.settled(_result(), LATER)
+    assert (paid.status, paid.receipt, paid.paid_at, paid.result_code, paid.result_desc) == (
+        PaymentStatus.SUCCESS, "SG632NMUAB", LATER, "0", "ok")
     assert not paid.is_open and paid.version == payment.version + 1
+    assert payment.status is PaymentStatus.PENDING  # frozen: the original is untouched
 
 
-def test_a_failure_code_fails_the_payment() -> None:
-    result = _result(result_code="1032", result_desc="Request cancelled by user", amount=None,
-                     receipt=None, phone=None)
+@pytest.mark.parametrize("code", ["1032", "1037", "1", "2001", "SFC_IC0003", "9999"])
+def test_a_failure_code_fails_the_payment(code: str) -> None:
+    result = _result(result_code=code, result_desc="no", amount=None, receipt=None, phone=None)
     assert _pending().judge(result) is Verdict.FAIL
-    failed = _pending().settled(result, NOW)
-    assert failed.status is PaymentStatus.FAILED and failed.result_code == "1032"
+    failed = _pending().settled(result, LATER)
+    assert (failed.status, failed.result_code, failed.receipt, failed.paid_at) == (
+        PaymentStatus.FAILED, code, None, None)
 
 
 @pytest.mark.parametrize("changes", [
-    {"amount": Decimal("1499")}, {"amount": Decimal("1500.50")}, {"amount": None},
-    {"phone": "254700000009"}, {"checkout_request_id": "ws_CO_other"}, {"receipt": None},
-])
-def test_a_success_that_does_not_match_what_we_asked_moves_nothing(changes: dict) -> None:
+    {"amount": Decimal("1499")},
+    {"amount": Decimal("1501.00")},
+    {"amount": Decimal("1500.50")},
+    {"amount": Decimal("1500.01")},
+    {"amount": Decimal("-1500")},
+    {"amount": Decimal("NaN")},
+    {"amount": Decimal("Infinity")},
+    {"amount": None},
+    {"phone": "254700000009"},
+    {"phone": "0708374149"},
+    {"checkout_request_id": "ws_CO_other"},
+    {"receipt": None},
+    {"receipt": ""},
+], ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items()))
+def test_a_success_that_does_not_match_what_we_asked_moves_nothing(
+    changes: dict[str, object],
+) -> None:
     assert _pending().judge(_result(**changes)) is Verdict.MISMATCH
 
 
-def test_a_settled_payment_takes_no_second_result() -> None:
-    paid = _pending().settled(_result(), NOW)
-    assert paid.judge(_result()) is Verdict.ALREADY_FINAL
+def test_a_failure_for_another_checkout_request_is_a_mismatch_not_a_failure() -> None:
+    result = _result(checkout_request_id="ws_CO_other", result_code="1032", amount=None)
+    assert _pending().judge(result) is Verdict.MISMATCH
+
+
+def test_a_result_for_a_payment_that_was_never_pushed_is_a_mismatch() -> None:
+    assert _queued().judge(_result()) is Verdict.MISMATCH
+
+
+@pytest.mark.parametrize("final", ["success", "failed"])
+def test_a_settled_payment_takes_no_second_result(final: str) -> None:
+    if final == "success":
+        settled = _pending().settled(_result(), LATER)
+    else:
+        settled = _pending().settled(_result(result_code="1032"), LATER)
+    for result in (_result(), _result(result_code="1032"), _result(amount=Decimal(1))):
+        assert settled.judge(result) is Verdict.ALREADY_FINAL
     with pytest.raises(IllegalTransitionError):
-        paid.settled(_result(), NOW)
+        settled.settled(_result(), LATER)
 
 
-def test_a_push_is_claimed_once() -> None:
-    queued = Payment("p1", "d1", "b", 1500, "254708374149", NOW, NOW, "k", "h")
-    claimed = queued.pushing(NOW)
-    assert claimed.push_started_at == NOW and claimed.version == 2
+def test_a_push_refused_synchronously_fails_with_darajas_code() -> None:
+    refused = _queued().pushing(NOW).rejected("400.002.02", "Invalid PhoneNumber", LATER)
+    assert (refused.status, refused.result_code, refused.result_desc) == (
+        PaymentStatus.FAILED, "400.002.02", "Invalid PhoneNumber")
+    assert refused.checkout_request_id is None
+
+
+def test_a_push_is_claimed_once_and_a_withdrawn_claim_can_be_made_again() -> None:
+    claimed = _queued().pushing(LATER)
+    assert (claimed.push_started_at, claimed.updated_at, claimed.version) == (LATER, LATER, 2)
+    assert claimed.status is PaymentStatus.QUEUED
     with pytest.raises(IllegalTransitionError):
-        claimed.pushing(NOW)
-    assert claimed.push_withdrawn(NOW).pushing(NOW).version == 4
+        claimed.pushing(LATER)
+    withdrawn = claimed.push_withdrawn(LATER)
+    assert withdrawn.push_started_at is None and withdrawn.version == 3
+    assert withdrawn.pushing(LATER).version == 4
 
 
-def test_phones_are_masked_as_the_contract_shows() -> None:
-    assert mask_phone("254712345678") == "2547****678"
-    assert mask_phone("254") == "****"
+@pytest.mark.parametrize(("phone", "masked"), [
+    ("254712345678", "2547****678"),
+    ("254112345678", "2541****678"),
+    ("25471234", "2547****234"),
+    ("2547123", "****"),
+    ("", "****"),
+])
+def test_phones_are_masked_as_the_contract_shows(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
+
+
+def test_a_masked_phone_keeps_no_more_than_seven_digits_of_a_full_number() -> None:
+    masked = mask_phone("254712345678")
+    assert sum(ch.isdigit() for ch in masked) == 7 and "12345" not in masked

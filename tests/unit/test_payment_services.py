@@ -1,166 +1,214 @@
-"""Requesting, pushing and settling STK payments, against fakes."""
+"""Requesting a payment and sending its STK push, against fakes."""
 
 from __future__ import annotations
 
-import dataclasses
-from decimal import Decimal
-
 import pytest
 
-from domain import ledger
-from domain.deals import Deal, DealStatus, Trigger
-from domain.errors import Conflict, Forbidden, IdempotencyMismatch
-from domain.mpesa import StkResult
+from domain.deals import DealStatus, Trigger
+from domain.errors import ConcurrencyError, Conflict, Forbidden, IdempotencyMismatch, NotFound
+from domain.mpesa import account_reference
 from domain.payments import PaymentStatus
-from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
-from domain.services import deals, payments
-from domain.services.deals import DealTerms
-from domain.services.payments import Outcome
-from tests.unit.conftest import World
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable, StkAccepted
+from domain.services import accounts, deals, payments
 from tests.unit.fakes import ScriptedGateway
-
-PHONE = "254708374149"
-
-
-def _deal(world: World, amount: int = 1500) -> Deal:
-    terms = DealTerms("Phone", "Used", amount, seller_email=world.seller.email)
-    return deals.open_deal(world.ctx, world.buyer.id, terms)
+from tests.unit.world import PHONE, World
 
 
-def _pushed(world: World, deal: Deal) -> str:
-    payment = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
-    payments.send_stk_push(world.ctx, ScriptedGateway(), payment.id)
-    return payment.id
+def test_paying_records_a_queued_payment_and_enqueues_exactly_one_push(world: World) -> None:
+    deal = world.open_deal(1500)
+    payment = world.request(deal, "key-1", "hash-1")
+    assert (payment.status, payment.amount, payment.phone, payment.deal_id, payment.payer_id) == (
+        PaymentStatus.QUEUED, 1500, PHONE, deal.id, world.buyer.id)
+    assert (payment.idempotency_key, payment.request_hash) == ("key-1", "hash-1")
+    assert payment.checkout_request_id is None and payment.push_started_at is None
+    assert world.fakes.payments.rows == {payment.id: payment}
+    assert world.fakes.tasks.stk_pushes == [payment.id]
 
 
-def _success(world: World, payment_id: str, **changes: object) -> StkResult:
-    payment = world.ctx.payments.get(payment_id)
-    assert payment is not None and payment.checkout_request_id
-    result = StkResult(payment.checkout_request_id, "m-1", "0", "ok",
-                       Decimal(payment.amount), "SG632NMUAB", PHONE)
-    return dataclasses.replace(result, **changes)  # type: ignore[arg-type]
-
-
-def test_paying_records_a_queued_payment_and_enqueues_one_push(world: World) -> None:
-    deal = _deal(world)
-    payment = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
-    assert (payment.status, payment.amount, payment.phone) == (PaymentStatus.QUEUED, 1500, PHONE)
-    assert world.ctx.tasks.stk_pushes == [payment.id]  # type: ignore[attr-defined]
-    events = [e.event for e in deals.timeline(world.ctx, deal)]
-    assert events == ["created", "payment_requested"]
-
-
-def test_the_same_key_returns_the_same_payment_and_another_body_is_refused(
+def test_paying_records_a_payment_requested_event_and_keeps_the_deal_pending(
     world: World,
 ) -> None:
-    deal = _deal(world)
-    first = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
-    again = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
+    deal = world.open_deal()
+    payment = world.request(deal)
+    after = world.deal(deal.id)
+    assert (after.status, after.version) == (DealStatus.PENDING, 2)
+    event = deals.timeline(world.ctx, deal)[-1]
+    assert (event.seq, event.event, event.actor, event.note) == (
+        2, "payment_requested", world.buyer.id, f"payment {payment.id}")
+    assert world.fakes.notifier.deal_events[-1] == ("transaction:updated", deal.id, "pending")
+
+
+def test_the_same_key_and_body_return_the_same_payment_and_enqueue_nothing_new(
+    world: World,
+) -> None:
+    deal = world.open_deal()
+    first = world.request(deal, "k1", "h1")
+    again = world.request(deal, "k1", "h1")
     assert again == first
-    assert world.ctx.tasks.stk_pushes == [first.id]  # type: ignore[attr-defined]
-    with pytest.raises(IdempotencyMismatch):
-        payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "other")
+    assert world.fakes.tasks.stk_pushes == [first.id]
+    assert len(world.fakes.payments.rows) == 1
+    assert [e.event for e in deals.timeline(world.ctx, deal)] == ["created", "payment_requested"]
+
+
+def test_the_same_key_with_another_body_is_refused(world: World) -> None:
+    deal = world.open_deal()
+    first = world.request(deal, "k1", "h1")
+    with pytest.raises(IdempotencyMismatch) as refused:
+        world.request(deal, "k1", "h2")
+    assert refused.value.code == "IDEMPOTENCY_MISMATCH"
+    assert world.fakes.payments.rows == {first.id: first}
+    assert world.fakes.tasks.stk_pushes == [first.id]
+
+
+def test_the_same_key_is_replayed_even_after_the_push_went_out(world: World) -> None:
+    deal = world.open_deal()
+    pushed = world.push(world.request(deal, "k1", "h1"))
+    assert world.request(deal, "k1", "h1") == pushed
+    assert world.fakes.tasks.stk_pushes == [pushed.id]
+
+
+def test_a_second_key_while_a_payment_is_open_is_a_conflict(world: World) -> None:
+    deal = world.open_deal()
+    first = world.request(deal, "k1", "h1")
+    with pytest.raises(Conflict, match="already in progress"):
+        world.request(deal, "k2", "h2")
+    world.push(first)
     with pytest.raises(Conflict):
-        payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k2", "h2")
+        world.request(deal, "k3", "h3")
+    assert list(world.fakes.payments.rows) == [first.id]
+    assert world.fakes.tasks.stk_pushes == [first.id]
 
 
-def test_only_the_buyer_pays_and_only_a_pending_deal(world: World) -> None:
-    deal = _deal(world)
+def test_only_the_buyer_pays(world: World) -> None:
+    deal = world.open_deal()
     with pytest.raises(Forbidden):
         payments.request_payment(world.ctx, world.seller, deal.id, PHONE, "k1", "h1")
-    deals.cancel_deal(world.ctx, world.buyer, deal.id)
-    with pytest.raises(Conflict):
-        payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
+    admin = accounts.create_admin(world.ctx, "ops@example.com", "an operator password")
+    with pytest.raises(Forbidden):
+        payments.request_payment(world.ctx, admin, deal.id, PHONE, "k1", "h1")
+    stranger = world.register("x@example.com")
+    with pytest.raises(NotFound):
+        payments.request_payment(world.ctx, stranger, deal.id, PHONE, "k1", "h1")
+    assert world.fakes.payments.rows == {} and world.fakes.tasks.stk_pushes == []
 
 
-@pytest.mark.parametrize(("answer", "status", "code"), [
-    (None, PaymentStatus.PENDING, None),
-    (GatewayRejected("400.002.02", "Bad Request - Invalid PhoneNumber"), PaymentStatus.FAILED,
-     "400.002.02"),
-    (GatewayOutcomeUnknown("read timeout"), PaymentStatus.FAILED, "OUTCOME_UNKNOWN"),
+@pytest.mark.parametrize("trigger", [Trigger.CANCEL, Trigger.EXPIRE, Trigger.FUND])
+def test_a_deal_that_is_no_longer_pending_cannot_be_paid(world: World, trigger: Trigger) -> None:
+    deal = world.open_deal()
+    moved = deal.apply(trigger, "system", world.fakes.clock.now(), trigger.value)
+    world.fakes.deals.save(moved, expected_version=deal.version)
+    with pytest.raises(Conflict, match="cannot be paid"):
+        world.request(deal)
+    assert world.fakes.payments.rows == {} and world.fakes.tasks.stk_pushes == []
+
+
+def test_a_deal_changed_while_paying_closes_the_attempt_and_enqueues_nothing(
+    world: World,
+) -> None:
+    deal = world.open_deal()
+    world.fakes.deals.fail_next_save = ConcurrencyError("the deal changed meanwhile")
+    with pytest.raises(Conflict, match="try again"):
+        world.request(deal, "k1", "h1")
+    [payment] = world.fakes.payments.rows.values()
+    assert (payment.status, payment.result_code) == (PaymentStatus.FAILED, "DEAL_CHANGED")
+    assert world.fakes.tasks.stk_pushes == []
+    assert world.request(deal, "k2", "h2").status is PaymentStatus.QUEUED  # the slot is free
+
+
+def test_an_accepted_push_makes_the_payment_pending_with_its_checkout_id(world: World) -> None:
+    deal = world.open_deal()
+    payment = world.request(deal)
+    gateway = ScriptedGateway(StkAccepted("29115-1", "ws_CO_191220191020363925"))
+    pushed = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert pushed is not None and pushed == world.payment(payment.id)
+    assert (pushed.status, pushed.merchant_request_id, pushed.checkout_request_id) == (
+        PaymentStatus.PENDING, "29115-1", "ws_CO_191220191020363925")
+    assert pushed.push_started_at == world.fakes.clock.now()
+    assert gateway.pushed == [(payment.id, account_reference(deal.id), 1500, PHONE)]
+    assert world.fakes.notifier.payment_events == [(payment.id, "pending", deal.id)]
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (GatewayRejected("400.002.02", "Bad Request - Invalid PhoneNumber"), "400.002.02"),
+    (GatewayRejected("500.001.1001", "Wrong credentials"), "500.001.1001"),
+    (GatewayOutcomeUnknown("read timeout"), "OUTCOME_UNKNOWN"),
 ])
-def test_the_push_records_what_daraja_answered(world: World, answer: object,
-                                                status: PaymentStatus, code: str | None) -> None:
-    deal = _deal(world)
-    payment = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
-    gateway = ScriptedGateway(*([answer] if answer is not None else []))
-    updated = payments.send_stk_push(world.ctx, gateway, payment.id)
-    assert updated is not None and (updated.status, updated.result_code) == (status, code)
+def test_a_push_that_fails_or_goes_unanswered_closes_the_attempt(
+    world: World, error: Exception, code: str,
+) -> None:
+    deal = world.open_deal()
+    payment = world.request(deal)
+    gateway = ScriptedGateway(error)
+    failed = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert failed is not None and failed == world.payment(payment.id)
+    assert (failed.status, failed.result_code, failed.checkout_request_id) == (
+        PaymentStatus.FAILED, code, None)
     assert len(gateway.pushed) == 1
+    assert world.request(deal, "k2", "h2").status is PaymentStatus.QUEUED  # may pay again
 
 
-def test_a_transient_refusal_is_retried_and_a_crashed_push_is_never_resent(world: World) -> None:
-    deal = _deal(world)
-    payment = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k1", "h1")
+def test_a_transient_refusal_releases_the_claim_so_the_retry_pushes(world: World) -> None:
+    payment = world.request(world.open_deal())
     gateway = ScriptedGateway(GatewayUnavailable("spike arrest"))
     with pytest.raises(GatewayUnavailable):
         payments.send_stk_push(world.ctx, gateway, payment.id)
-    assert payments.send_stk_push(world.ctx, gateway, payment.id).status is PaymentStatus.PENDING
+    waiting = world.payment(payment.id)
+    assert (waiting.status, waiting.push_started_at) == (PaymentStatus.QUEUED, None)
+    retried = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert retried is not None and retried.status is PaymentStatus.PENDING
     assert len(gateway.pushed) == 2
 
-    other = _deal(world)
-    crashed = payments.request_payment(world.ctx, world.buyer, other.id, PHONE, "k2", "h2")
-    claimed = crashed.pushing(world.ctx.clock.now())  # a worker claimed it, then died
-    world.ctx.payments.save(claimed, expected_version=crashed.version)
-    redelivered = payments.send_stk_push(world.ctx, gateway, crashed.id)
-    assert redelivered.result_code == "OUTCOME_UNKNOWN" and len(gateway.pushed) == 2
+
+def test_a_redelivered_task_after_a_crash_mid_push_never_pushes_again(world: World) -> None:
+    payment = world.request(world.open_deal())
+    claimed = payment.pushing(world.fakes.clock.now())  # a worker claimed it, then died
+    world.fakes.payments.save(claimed, expected_version=payment.version)
+    gateway = ScriptedGateway()
+    redelivered = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert redelivered is not None
+    assert (redelivered.status, redelivered.result_code) == (
+        PaymentStatus.FAILED, "OUTCOME_UNKNOWN")
+    assert gateway.pushed == []
 
 
-def test_a_confirmed_payment_funds_the_deal_once(world: World) -> None:
-    deal = _deal(world)
-    payment_id = _pushed(world, deal)
-    first = payments.settle_stk_result(world.ctx, _success(world, payment_id))
-    assert first.outcome is Outcome.CREDITED
-    funded = world.ctx.deals.get(deal.id)
-    assert funded is not None and funded.status is DealStatus.ACTIVE
-    assert funded.funded_by == payment_id and funded.payment.reference == "SG632NMUAB"
-    again = payments.settle_stk_result(world.ctx, _success(world, payment_id))
-    assert again.outcome is Outcome.ALREADY_FINAL
-    assert world.ctx.deals.get(deal.id) == funded
-    assert [p.key for p in world.ctx.ledger.postings.values()] == [  # type: ignore[attr-defined]
-        f"payment:{payment_id}:fund"]
-    assert world.ctx.ledger.balance(ledger.escrow(deal.id)) == 1500
-    assert [e.event for e in deals.timeline(world.ctx, deal)].count("funded") == 1
+@pytest.mark.parametrize("stage", ["pending", "failed"])
+def test_a_payment_that_is_not_queued_is_never_pushed(world: World, stage: str) -> None:
+    _, payment = world.pending_payment()
+    if stage == "failed":
+        payments.settle_stk_result(world.ctx, world.failure(payment))
+    before = world.payment(payment.id)
+    gateway = ScriptedGateway()
+    assert payments.send_stk_push(world.ctx, gateway, payment.id) == before
+    assert gateway.pushed == [] and world.payment(payment.id) == before
 
 
-def test_a_failed_payment_leaves_the_deal_payable(world: World) -> None:
-    deal = _deal(world)
-    payment_id = _pushed(world, deal)
-    failure = _success(world, payment_id, result_code="1032", amount=None, receipt=None)
-    assert payments.settle_stk_result(world.ctx, failure).outcome is Outcome.FAILED
-    assert world.ctx.deals.get(deal.id).status is DealStatus.PENDING  # type: ignore[union-attr]
-    assert world.ctx.ledger.postings == {}  # type: ignore[attr-defined]
-    retry = payments.request_payment(world.ctx, world.buyer, deal.id, PHONE, "k2", "h2")
-    assert retry.status is PaymentStatus.QUEUED
+def test_an_unknown_payment_id_is_ignored(world: World) -> None:
+    gateway = ScriptedGateway()
+    assert payments.send_stk_push(world.ctx, gateway, "no-such-payment") is None
+    assert gateway.pushed == []
 
 
-@pytest.mark.parametrize("changes", [{"amount": Decimal("1")}, {"phone": "254700000009"}])
-def test_a_mismatched_success_moves_no_money(world: World, changes: dict) -> None:
-    deal = _deal(world)
-    payment_id = _pushed(world, deal)
-    outcome = payments.settle_stk_result(world.ctx, _success(world, payment_id, **changes))
-    assert outcome.outcome is Outcome.MISMATCH
-    assert world.ctx.payments.get(payment_id).status is PaymentStatus.PENDING  # type: ignore
-    assert world.ctx.ledger.postings == {}  # type: ignore[attr-defined]
+def test_a_deal_that_stopped_being_payable_before_the_push_fails_it_unsent(world: World) -> None:
+    deal = world.open_deal()
+    payment = world.request(deal)
+    current = world.deal(deal.id)
+    expired = current.apply(Trigger.EXPIRE, "system", world.fakes.clock.now(), "expired")
+    world.fakes.deals.save(expired, expected_version=current.version)
+    gateway = ScriptedGateway()
+    failed = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert failed is not None and (failed.status, failed.result_code) == (
+        PaymentStatus.FAILED, "DEAL_NOT_PAYABLE")
+    assert gateway.pushed == []
 
 
-def test_an_unknown_checkout_request_is_reported(world: World) -> None:
-    result = StkResult("ws_CO_nobody", None, "0", "ok", Decimal(1), "X", PHONE)
-    assert payments.settle_stk_result(world.ctx, result).outcome is Outcome.UNKNOWN_PAYMENT
-
-
-def test_money_for_a_deal_that_can_no_longer_take_it_goes_to_the_buyers_wallet(
-    world: World,
-) -> None:
-    deal = _deal(world)
-    payment_id = _pushed(world, deal)
-    gone = world.ctx.deals.get(deal.id)
-    assert gone is not None
-    expired = gone.apply(Trigger.EXPIRE, "system", world.ctx.clock.now(), "expired")
-    world.ctx.deals.save(expired, expected_version=gone.version)
-    outcome = payments.settle_stk_result(world.ctx, _success(world, payment_id))
-    assert outcome.outcome is Outcome.CREDITED_TO_WALLET
-    book = world.ctx.ledger
-    assert book.balance(ledger.wallet(world.buyer.id)) == 1500
-    assert book.balance(ledger.escrow(deal.id)) == 0
-    assert sum(ledger.balances(book.postings.values()).values()) == 0  # type: ignore
+def test_payments_are_listed_and_shown_only_to_the_parties_and_admins(world: World) -> None:
+    deal, payment = world.pending_payment()
+    assert payments.payments_of(world.ctx, world.seller, deal.id) == [payment]
+    assert payments.visible_payment(world.ctx, world.buyer, payment.id) == payment
+    stranger = world.register("x@example.com")
+    with pytest.raises(NotFound):
+        payments.visible_payment(world.ctx, stranger, payment.id)
+    with pytest.raises(NotFound):
+        payments.payments_of(world.ctx, stranger, deal.id)
+    with pytest.raises(NotFound):
+        payments.visible_payment(world.ctx, world.buyer, "no-such-payment")
