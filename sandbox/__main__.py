@@ -1,4 +1,7 @@
-"""``python -m sandbox [--host 127.0.0.1] [--port 8090]``: serve until SIGTERM or SIGINT."""
+"""``python -m sandbox [--host 127.0.0.1] [--port 8090]``: serve until SIGTERM or SIGINT.
+
+``python -m sandbox keygen --key PATH --cert PATH [--force]`` writes a key pair and exits.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
 from werkzeug.serving import make_server
 
+from sandbox import keygen
 from sandbox.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -29,6 +34,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["keygen"]:
+        raise SystemExit(keygen.main(arguments[1:]))
+    serve(arguments)
+
+
+def serve(argv: Sequence[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(argv)
     server = make_server(args.host, args.port, create_app(), threaded=True)

@@ -16,13 +16,24 @@ from sandbox.errors import (
     resource_not_found,
 )
 from sandbox.routes import (
+    B2C_PATHS,
+    B2C_V3_PATH,
     CONTROL_PREFIX,
     STK_PUSH_PATH,
+    TRANSACTION_STATUS_PATH,
     control_blueprint,
     daraja_blueprint,
     request_json,
 )
 from sandbox.state import Sandbox
+
+_PHONE_FIELDS = {STK_PUSH_PATH: "PhoneNumber"} | dict.fromkeys(B2C_PATHS, "PartyB")
+"""The field logged as ``phone``: the customer of an STK push or a B2C payment."""
+_ORIGINATOR_ID_FIELDS = {
+    B2C_V3_PATH: "OriginatorConversationID",
+    TRANSACTION_STATUS_PATH: "OriginalConversationID",
+}
+"""Where the logged B2C OriginatorConversationID is when the request was not accepted."""
 
 
 def create_app(config: SandboxConfig | None = None) -> Flask:
@@ -67,22 +78,27 @@ def _register_daraja_hooks(app: Flask, sandbox: Sandbox) -> None:
     def log_request(response: Response) -> Response:
         if _is_daraja_path(request.path):
             body = request_json()
-            phone = _field_text(body, "PhoneNumber") if request.path == STK_PUSH_PATH else None
-            checkout_request_id = g.get("checkout_request_id") or _field_text(
-                body, "CheckoutRequestID"
-            )
             sandbox.requests.record(
-                request.method, request.path, body, response.status_code, phone, checkout_request_id
+                request.method,
+                request.path,
+                body,
+                response.status_code,
+                phone=_field_text(body, _PHONE_FIELDS.get(request.path)),
+                checkout_request_id=g.get("checkout_request_id")
+                or _field_text(body, "CheckoutRequestID"),
+                originator_conversation_id=g.get("originator_conversation_id")
+                or _field_text(body, _ORIGINATOR_ID_FIELDS.get(request.path)),
             )
         return response
+
 
 
 def _is_daraja_path(path: str) -> bool:
     return path != CONTROL_PREFIX and not path.startswith(CONTROL_PREFIX + "/")
 
 
-def _field_text(body: object, name: str) -> str | None:
-    value = body.get(name) if isinstance(body, dict) else None
+def _field_text(body: object, name: str | None) -> str | None:
+    value = body.get(name) if isinstance(body, dict) and name is not None else None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value)

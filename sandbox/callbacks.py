@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -14,11 +14,27 @@ from sandbox.ids import now_utc_iso
 DELIVERY_TIMEOUT_S = 5.0
 
 JsonObject = dict[str, Any]
+CallbackKind = Literal["stk", "b2c_result", "b2c_timeout", "status_result", "reversal_result"]
+
+
+@dataclass(frozen=True)
+class CallbackTag:
+    """What a callback is about: its kind and the id a test or operator finds it by."""
+
+    kind: CallbackKind
+    checkout_request_id: str | None = None
+    """The push's CheckoutRequestID (STK callbacks only)."""
+    originator_conversation_id: str | None = None
+    """The OriginatorConversationID inside the body (every kind but STK)."""
+
+    @classmethod
+    def stk(cls, checkout_request_id: str) -> CallbackTag:
+        return cls("stk", checkout_request_id=checkout_request_id)
 
 
 @dataclass(frozen=True)
 class DeliveryAttempt:
-    checkout_request_id: str
+    tag: CallbackTag
     url: str
     body: JsonObject
     at: str
@@ -27,7 +43,9 @@ class DeliveryAttempt:
 
     def to_json(self) -> JsonObject:
         return {
-            "checkoutRequestId": self.checkout_request_id,
+            "kind": self.tag.kind,
+            "checkoutRequestId": self.tag.checkout_request_id,
+            "originatorConversationId": self.tag.originator_conversation_id,
             "url": self.url,
             "body": self.body,
             "at": self.at,
@@ -46,13 +64,13 @@ class CallbackDispatcher:
         self._generation = 0
 
     def schedule(
-        self, checkout_request_id: str, url: str, body: JsonObject, delays_s: Sequence[float]
+        self, tag: CallbackTag, url: str, body: JsonObject, delays_s: Sequence[float]
     ) -> None:
         """Post ``body`` to ``url`` once per entry of ``delays_s`` (seconds from now)."""
         with self._lock:
             self._timers = [timer for timer in self._timers if timer.is_alive()]
             for delay_s in delays_s:
-                args = (self._generation, checkout_request_id, url, body)
+                args = (self._generation, tag, url, body)
                 timer = threading.Timer(delay_s, self._deliver, args=args)
                 timer.daemon = True
                 timer.start()
@@ -71,9 +89,7 @@ class CallbackDispatcher:
             self._attempts.clear()
             self._generation += 1
 
-    def _deliver(
-        self, generation: int, checkout_request_id: str, url: str, body: JsonObject
-    ) -> None:
+    def _deliver(self, generation: int, tag: CallbackTag, url: str, body: JsonObject) -> None:
         at = now_utc_iso()
         status: int | None = None
         error: str | None = None
@@ -81,7 +97,7 @@ class CallbackDispatcher:
             status = requests.post(url, json=body, timeout=DELIVERY_TIMEOUT_S).status_code
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"
-        attempt = DeliveryAttempt(checkout_request_id, url, body, at, status, error)
+        attempt = DeliveryAttempt(tag, url, body, at, status, error)
         with self._lock:
             if generation == self._generation:
                 self._attempts.append(attempt)

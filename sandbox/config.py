@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 PUBLIC_SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+PUBLIC_INITIATOR_PASSWORD = "Safaricom999!*!"
 
 QueryPendingStyle = Literal["http500", "4999"]
 BalanceMode = Literal["valueless", "absent"]
@@ -34,10 +35,25 @@ class SandboxConfig:
     query_pending_style: QueryPendingStyle = "http500"
     strict_callback_url: bool = False
     balance_mode: BalanceMode = "valueless"
+    b2c_shortcode: str = "600000"
+    initiator_name: str = "testapi"
+    initiator_password: str = PUBLIC_INITIATOR_PASSWORD
+    key_path: str | None = None
+    """PEM private key; with ``cert_path``. Both unset: a key pair is generated in memory."""
+    cert_path: str | None = None
+    result_delay_ms: int | None = None
+    """Delay of B2C, status and reversal results; None: the same as ``callback_delay_ms``."""
 
     def __post_init__(self) -> None:
-        if not self.shortcode.isascii() or not self.shortcode.isdigit():
-            raise ValueError(f"shortcode must be digits, got {self.shortcode!r}")
+        for name, code in (("shortcode", self.shortcode), ("b2c_shortcode", self.b2c_shortcode)):
+            if not code.isascii() or not code.isdigit():
+                raise ValueError(f"{name} must be digits, got {code!r}")
+        if not self.initiator_name or not self.initiator_password:
+            raise ValueError("initiator_name and initiator_password must not be empty")
+        if (self.key_path is None) != (self.cert_path is None):
+            raise ValueError("key_path and cert_path must be set together (or both left unset)")
+        if self.result_delay_ms is not None and self.result_delay_ms < 0:
+            raise ValueError("result_delay_ms must not be negative")
         if self.token_ttl_s < 1:
             raise ValueError("token_ttl_s must be at least 1")
         if self.callback_delay_ms < 0 or self.latency_ms < 0:
@@ -53,6 +69,12 @@ class SandboxConfig:
     def expires_in(self) -> str:
         """The ``expires_in`` Daraja reports: one second less than the lifetime, as a string."""
         return str(self.token_ttl_s - 1)
+
+    @property
+    def result_delay_s(self) -> float:
+        """Seconds from an accepted B2C, status query or reversal to its result callback."""
+        delay_ms = self.callback_delay_ms if self.result_delay_ms is None else self.result_delay_ms
+        return delay_ms / 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -79,6 +101,14 @@ class SandboxConfig:
             balance_mode=cast(
                 BalanceMode, _text(env, "SANDBOX_BALANCE_MODE", default.balance_mode)
             ),
+            b2c_shortcode=_text(env, "SANDBOX_B2C_SHORTCODE", default.b2c_shortcode),
+            initiator_name=_text(env, "SANDBOX_INITIATOR_NAME", default.initiator_name),
+            initiator_password=_text(
+                env, "SANDBOX_INITIATOR_PASSWORD", default.initiator_password
+            ),
+            key_path=_raw(env, "SANDBOX_KEY_PATH"),
+            cert_path=_raw(env, "SANDBOX_CERT_PATH"),
+            result_delay_ms=_optional_integer(env, "SANDBOX_RESULT_DELAY_MS"),
         )
 
 

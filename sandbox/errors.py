@@ -79,3 +79,11 @@ def spike_arrest() -> DarajaError:
 
 def service_unavailable() -> DarajaError:
     return DarajaError(503, "503.001.01", "Service Unavailable")
+
+
+def duplicate_originator_conversation_id() -> DarajaError:
+    return DarajaError(500, "500.002.1001", "Duplicate OriginatorConversationID.")
+
+
+def system_internal_error() -> DarajaError:
+    return DarajaError(500, "500.002.1001", "System internal error.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -50,11 +51,46 @@ def checkout_request_id(moment: datetime, phone: str) -> str:
     return f"ws_CO_{moment.strftime('%d%m%Y%H%M%S')}{milliseconds:03d}{phone[-9:]}"
 
 
+def originator_conversation_id() -> str:
+    """A generated OriginatorConversationID, e.g. ``53e3-4aa8-9fe0-8fb5e4092cdd3533373``."""
+    return _gateway_id(digit_count=7)
+
+
+def conversation_id(moment: datetime) -> str:
+    """``AG_`` + yyyyMMdd + ``_`` + 20 lowercase hex digits."""
+    return f"AG_{moment.strftime('%Y%m%d')}_{secrets.token_hex(10)}"
+
+
 def receipt_number(day: date) -> str:
     """Year (L=2017), month (A=Jan), day (1-9, A=10 .. V=31), then 7 random alphanumerics."""
+    return _receipt_prefix(day) + _random_text(_UPPER_ALPHANUMERICS, 7)
+
+
+def placeholder_receipt(day: date) -> str:
+    """The zero-filled TransactionID of non-financial results, e.g. ``SG60000000``."""
+    return _receipt_prefix(day) + "0" * 7
+
+
+class ReceiptBook:
+    """Issues receipt numbers never issued before by this book (a reset does not forget them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._issued: set[str] = set()
+
+    def issue(self, day: date) -> str:
+        with self._lock:
+            receipt = receipt_number(day)
+            while receipt in self._issued:
+                receipt = receipt_number(day)
+            self._issued.add(receipt)
+        return receipt
+
+
+def _receipt_prefix(day: date) -> str:
     year = string.ascii_uppercase[(11 + day.year - _RECEIPT_FIRST_YEAR) % 26]
     month = string.ascii_uppercase[day.month - 1]
-    return year + month + _RECEIPT_DAYS[day.day - 1] + _random_text(_UPPER_ALPHANUMERICS, 7)
+    return year + month + _RECEIPT_DAYS[day.day - 1]
 
 
 def _gateway_id(digit_count: int) -> str:

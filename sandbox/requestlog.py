@@ -19,6 +19,7 @@ class LoggedRequest:
     status: int
     phone: str | None
     checkout_request_id: str | None
+    originator_conversation_id: str | None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -30,6 +31,7 @@ class LoggedRequest:
             "status": self.status,
             "phone": self.phone,
             "checkoutRequestId": self.checkout_request_id,
+            "originatorConversationId": self.originator_conversation_id,
         }
 
 
@@ -45,12 +47,21 @@ class RequestLog:
         path: str,
         body: Any,
         status: int,
-        phone: str | None,
-        checkout_request_id: str | None,
+        phone: str | None = None,
+        checkout_request_id: str | None = None,
+        originator_conversation_id: str | None = None,
     ) -> None:
         with self._lock:
             entry = LoggedRequest(
-                self._next_id, now_utc_iso(), method, path, body, status, phone, checkout_request_id
+                self._next_id,
+                now_utc_iso(),
+                method,
+                path,
+                body,
+                status,
+                phone,
+                checkout_request_id,
+                originator_conversation_id,
             )
             self._entries.append(entry)
             self._next_id += 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, g, request
+from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
 from sandbox.auth import authenticate_client
+from sandbox.business_requests import PayoutVersion, parse_payout, parse_reversal, parse_status
 from sandbox.payloads import push_accepted
 from sandbox.state import Sandbox
 from sandbox.validation import parse_push, parse_query
@@ -15,7 +16,13 @@ from sandbox.validation import parse_push, parse_query
 OAUTH_PATH = "/oauth/v1/generate"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+B2C_V1_PATH = "/mpesa/b2c/v1/paymentrequest"
+B2C_V3_PATH = "/mpesa/b2c/v3/paymentrequest"
+B2C_PATHS = (B2C_V1_PATH, B2C_V3_PATH)
+TRANSACTION_STATUS_PATH = "/mpesa/transactionstatus/v1/query"
+REVERSAL_PATH = "/mpesa/reversal/v1/request"
 CONTROL_PREFIX = "/sandbox"
+PEM_MIMETYPE = "application/x-pem-file"
 
 
 def request_json() -> object | None:
@@ -51,6 +58,30 @@ def daraja_blueprint(sandbox: Sandbox) -> Blueprint:
     def stk_query() -> ResponseReturnValue:
         return sandbox.query(parse_query(business_call_body(), sandbox.config))
 
+    def b2c_payment(version: PayoutVersion) -> ResponseReturnValue:
+        body = business_call_body()
+        answer = sandbox.pay_out(parse_payout(body, version, sandbox.config, sandbox.keys))
+        g.originator_conversation_id = answer["OriginatorConversationID"]
+        return answer
+
+    @blueprint.post(B2C_V1_PATH)
+    def b2c_v1() -> ResponseReturnValue:
+        return b2c_payment("v1")
+
+    @blueprint.post(B2C_V3_PATH)
+    def b2c_v3() -> ResponseReturnValue:
+        return b2c_payment("v3")
+
+    @blueprint.post(TRANSACTION_STATUS_PATH)
+    def transaction_status() -> ResponseReturnValue:
+        body = business_call_body()
+        return sandbox.transaction_status(parse_status(body, sandbox.config, sandbox.keys))
+
+    @blueprint.post(REVERSAL_PATH)
+    def reversal() -> ResponseReturnValue:
+        body = business_call_body()
+        return sandbox.reverse(parse_reversal(body, sandbox.config, sandbox.keys))
+
     return blueprint
 
 
@@ -60,6 +91,11 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.get("/health")
     def health() -> ResponseReturnValue:
         return {"status": "ok"}
+
+    @blueprint.get("/certificate")
+    def certificate() -> ResponseReturnValue:
+        """The certificate whose public key encrypts SecurityCredentials (PEM)."""
+        return Response(sandbox.keys.certificate_pem, mimetype=PEM_MIMETYPE)
 
     @blueprint.get("/requests")
     def requests_received() -> ResponseReturnValue:
@@ -72,7 +108,10 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @blueprint.post("/reset")
     def reset() -> ResponseReturnValue:
-        """Clear pushes, callbacks (pending and recorded) and the request log; tokens survive."""
+        """Clear transactions, callbacks (pending and recorded) and the request log.
+
+        Tokens and the key pair survive.
+        """
         sandbox.reset()
         return {"status": "ok"}
 

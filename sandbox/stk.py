@@ -7,10 +7,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sandbox.errors import spike_arrest, subscriber_locked
-from sandbox.ids import checkout_request_id, merchant_request_id, now_eat, receipt_number
+from sandbox.ids import ReceiptBook, checkout_request_id, merchant_request_id, now_eat
 from sandbox.outcomes import SPIKE_ARREST_PHONE, Outcome, outcome_for
 from sandbox.validation import PushRequest
 
@@ -23,6 +23,8 @@ class Push:
     checkout_request_id: str
     request: PushRequest
     outcome: Outcome
+    pushed_on: datetime
+    """EAT wall time at which the push was accepted."""
     answer_at: float
     """Clock time at which the customer answers (the callback time)."""
     answered_on: datetime
@@ -34,14 +36,19 @@ class Push:
 class PushStore:
     """Every push of one sandbox instance, guarded by a lock."""
 
-    def __init__(self, answer_delay_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        answer_delay_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        receipts: ReceiptBook | None = None,
+    ) -> None:
         self._answer_delay_s = answer_delay_s
         self._clock = clock
+        self._receipts = receipts if receipts is not None else ReceiptBook()
         self._lock = threading.Lock()
         self._push_by_id: dict[str, Push] = {}
         self._latest_by_phone: dict[str, Push] = {}
         self._attempts_by_phone: Counter[str] = Counter()
-        self._receipts: set[str] = set()
 
     def create(self, request: PushRequest) -> Push:
         """Accept a push, or raise spike arrest / subscriber locked without creating anything."""
@@ -57,9 +64,10 @@ class PushStore:
                 checkout_request_id=self._unique_checkout_id(created_on, request.phone),
                 request=request,
                 outcome=outcome,
+                pushed_on=created_on,
                 answer_at=now + self._answer_delay_s,
                 answered_on=answered_on,
-                receipt=self._unique_receipt(answered_on.date()) if outcome.succeeded else None,
+                receipt=self._receipts.issue(answered_on.date()) if outcome.succeeded else None,
             )
             self._push_by_id[push.checkout_request_id] = push
             self._latest_by_phone[request.phone] = push
@@ -77,7 +85,6 @@ class PushStore:
             self._push_by_id.clear()
             self._latest_by_phone.clear()
             self._attempts_by_phone.clear()
-            self._receipts.clear()
 
     def _check_spike_arrest(self, phone: str) -> None:
         """The test phone's odd-numbered attempts (1st, 3rd, ...) hit the rate limit."""
@@ -99,10 +106,3 @@ class PushStore:
             created_on += timedelta(milliseconds=1)
             candidate = checkout_request_id(created_on, phone)
         return candidate
-
-    def _unique_receipt(self, day: date) -> str:
-        receipt = receipt_number(day)
-        while receipt in self._receipts:
-            receipt = receipt_number(day)
-        self._receipts.add(receipt)
-        return receipt

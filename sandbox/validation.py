@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sandbox.callback_url import is_acceptable_callback_url
 from sandbox.config import SandboxConfig
-from sandbox.errors import invalid_field, invalid_payload, wrong_credentials
+from sandbox.errors import invalid_field, wrong_credentials
+from sandbox.fields import digits, json_object, msisdn, required_digits, url, whole_number
 
 TRANSACTION_TYPES = frozenset({"CustomerPayBillOnline", "CustomerBuyGoodsOnline"})
 MIN_AMOUNT = 1
 MAX_AMOUNT = 250_000
-_DIGITS = re.compile(r"[0-9]+")
-_MSISDN = re.compile(r"254[17][0-9]{8}")
 _TIMESTAMP = re.compile(r"[0-9]{14}")
 _ACCOUNT_REFERENCE = re.compile(r"[A-Za-z0-9 _-]{1,12}")
 
@@ -42,16 +40,16 @@ def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
 
 
 def parse_push(body: object, config: SandboxConfig) -> PushRequest:
-    fields = _json_object(body)
+    fields = json_object(body)
     shortcode = _check_merchant(fields, config)
     return PushRequest(
         shortcode=shortcode,
         transaction_type=_transaction_type(fields.get("TransactionType")),
         amount=_amount(fields.get("Amount")),
-        party_a=_msisdn(fields, "PartyA"),
-        phone=_msisdn(fields, "PhoneNumber"),
-        party_b=_required_digits(fields, "PartyB"),
-        callback_url=_callback_url(fields.get("CallBackURL"), config.strict_callback_url),
+        party_a=msisdn(fields, "PartyA"),
+        phone=msisdn(fields, "PhoneNumber"),
+        party_b=required_digits(fields, "PartyB"),
+        callback_url=url(fields, "CallBackURL", config.strict_callback_url),
         account_reference=_account_reference(fields.get("AccountReference")),
         transaction_desc=_transaction_desc(fields.get("TransactionDesc")),
     )
@@ -59,7 +57,7 @@ def parse_push(body: object, config: SandboxConfig) -> PushRequest:
 
 def parse_query(body: object, config: SandboxConfig) -> str:
     """Validate an STK query body and return the CheckoutRequestID it asks about."""
-    fields = _json_object(body)
+    fields = json_object(body)
     _check_merchant(fields, config)
     checkout_request_id = fields.get("CheckoutRequestID")
     if not isinstance(checkout_request_id, str) or not checkout_request_id.strip():
@@ -67,32 +65,17 @@ def parse_query(body: object, config: SandboxConfig) -> str:
     return checkout_request_id.strip()
 
 
-def _json_object(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise invalid_payload()
-    return body
-
-
 def _check_merchant(fields: dict[str, Any], config: SandboxConfig) -> str:
     """BusinessShortCode, then Timestamp, then Password; returns the shortcode."""
-    shortcode = _digits(fields.get("BusinessShortCode"))
+    shortcode = digits(fields.get("BusinessShortCode"))
     if shortcode != config.shortcode:
         raise invalid_field("BusinessShortCode")
-    timestamp = _digits(fields.get("Timestamp"))
+    timestamp = digits(fields.get("Timestamp"))
     if timestamp is None or not _is_real_timestamp(timestamp):
         raise invalid_field("Timestamp")
     if fields.get("Password") != stk_password(shortcode, config.passkey, timestamp):
         raise wrong_credentials()
     return shortcode
-
-
-def _digits(value: object) -> str | None:
-    """A JSON number or digit string as its digits; anything else as None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        return value
-    return None
 
 
 def _is_real_timestamp(timestamp: str) -> bool:
@@ -113,32 +96,10 @@ def _transaction_type(value: object) -> str:
 
 def _amount(value: object) -> int:
     """Whole shillings as a number or digit string; decimals such as 10.5 or "10.50" rejected."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    digits = _digits(value)
-    if digits is None or not MIN_AMOUNT <= int(digits) <= MAX_AMOUNT:
+    amount = whole_number(value)
+    if amount is None or not MIN_AMOUNT <= amount <= MAX_AMOUNT:
         raise invalid_field("Amount")
-    return int(digits)
-
-
-def _msisdn(fields: dict[str, Any], name: str) -> str:
-    digits = _digits(fields.get(name))
-    if digits is None or not _MSISDN.fullmatch(digits):
-        raise invalid_field(name)
-    return digits
-
-
-def _required_digits(fields: dict[str, Any], name: str) -> str:
-    digits = _digits(fields.get(name))
-    if digits is None:
-        raise invalid_field(name)
-    return digits
-
-
-def _callback_url(value: object, strict: bool) -> str:
-    if not isinstance(value, str) or not is_acceptable_callback_url(value, strict):
-        raise invalid_field("CallBackURL")
-    return value
+    return amount
 
 
 def _account_reference(value: object) -> str:

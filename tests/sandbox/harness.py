@@ -76,6 +76,14 @@ class ReceivedCallback:
         except (ValueError, KeyError, TypeError):
             return None
 
+    @property
+    def originator_conversation_id(self) -> str | None:
+        """Of a B2C, status or reversal result (or queue timeout)."""
+        try:
+            return str(self.body["Result"]["OriginatorConversationID"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
 
 class CallbackRecorder:
     """A WSGI app that records every request; ``/status/<code>`` answers with that status."""
@@ -93,18 +101,23 @@ class CallbackRecorder:
         response = Response(body, status=int(code or 200), mimetype="application/json")
         return response(environ, start_response)
 
-    def received(self, checkout_request_id: str) -> list[ReceivedCallback]:
+    def received(self, callback_id: str) -> list[ReceivedCallback]:
+        """Callbacks carrying this CheckoutRequestID (STK) or OriginatorConversationID (others)."""
         with self._lock:
-            return [c for c in self._received if c.checkout_request_id == checkout_request_id]
+            return [
+                c
+                for c in self._received
+                if callback_id in (c.checkout_request_id, c.originator_conversation_id)
+            ]
 
-    def wait_for(self, checkout_request_id: str, count: int = 1) -> list[ReceivedCallback]:
-        """Wait until at least ``count`` callbacks for this push have arrived."""
+    def wait_for(self, callback_id: str, count: int = 1) -> list[ReceivedCallback]:
+        """Wait until at least ``count`` callbacks with this id have arrived."""
 
         def enough() -> list[ReceivedCallback] | None:
-            received = self.received(checkout_request_id)
+            received = self.received(callback_id)
             return received if len(received) >= count else None
 
-        return wait_until(enough, what=f"{count} callback(s) for {checkout_request_id}")
+        return wait_until(enough, what=f"{count} callback(s) for {callback_id}")
 
 
 def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
@@ -144,7 +157,7 @@ class DarajaTestClient:
             "CallBackURL": f"{self.callback_url}/callback", "AccountReference": "ESC1234",
             "TransactionDesc": "Escrow deal",
         }
-        return _apply(body, overrides)
+        return apply_overrides(body, overrides)
 
     def push(self, token: str | None = None, **overrides: Any) -> requests.Response:
         """Push with valid defaults; keyword arguments named like Daraja fields replace them."""
@@ -155,7 +168,8 @@ class DarajaTestClient:
         self, checkout_request_id: str, token: str | None = None, **overrides: Any
     ) -> requests.Response:
         body = self.credentials() | {"CheckoutRequestID": checkout_request_id}
-        return self.post("/mpesa/stkpushquery/v1/query", _apply(body, overrides), token)
+        body = apply_overrides(body, overrides)
+        return self.post("/mpesa/stkpushquery/v1/query", body, token)
 
     def post(self, path: str, body: Any, token: str | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token or self.token()}"}
@@ -173,6 +187,6 @@ class DarajaTestClient:
         return requests.get(url, params=params, timeout=5).json()
 
 
-def _apply(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def apply_overrides(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     merged = body | overrides
     return {name: value for name, value in merged.items() if value is not MISSING}

@@ -50,9 +50,29 @@ def test_every_variable_is_read() -> None:
     )
 
 
+def test_business_variables_are_read_and_the_result_delay_follows_the_callback_delay() -> None:
+    default = SandboxConfig.from_env({"SANDBOX_CALLBACK_DELAY_MS": "120"})
+    config = SandboxConfig.from_env({
+        "SANDBOX_B2C_SHORTCODE": "600992", "SANDBOX_INITIATOR_NAME": "apiop37",
+        "SANDBOX_INITIATOR_PASSWORD": "S3cret#pw", "SANDBOX_KEY_PATH": "/k.pem",
+        "SANDBOX_CERT_PATH": "/c.pem", "SANDBOX_RESULT_DELAY_MS": "40",
+    })
+
+    assert (default.b2c_shortcode, default.initiator_name) == ("600000", "testapi")
+    assert default.initiator_password == "Safaricom999!*!"
+    assert (default.key_path, default.cert_path, default.result_delay_s) == (None, None, 0.12)
+    assert config == SandboxConfig(
+        b2c_shortcode="600992", initiator_name="apiop37", initiator_password="S3cret#pw",
+        key_path="/k.pem", cert_path="/c.pem", result_delay_ms=40,
+    )
+    assert config.result_delay_s == 0.04
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("SANDBOX_TOKEN_TTL_S", "soon"), ("SANDBOX_TOKEN_TTL_S", "0"), ("SANDBOX_FAULT_RATE", "2"),
+    [("SANDBOX_B2C_SHORTCODE", "60000x"), ("SANDBOX_RESULT_DELAY_MS", "-5"),
+     ("SANDBOX_RESULT_DELAY_MS", "soon"), ("SANDBOX_CERT_PATH", "/only-the-cert.pem"),
+     ("SANDBOX_TOKEN_TTL_S", "soon"), ("SANDBOX_TOKEN_TTL_S", "0"), ("SANDBOX_FAULT_RATE", "2"),
      ("SANDBOX_QUERY_PENDING_STYLE", "http404"), ("SANDBOX_BALANCE_MODE", "zero"),
      ("SANDBOX_STRICT_CALLBACK_URL", "maybe"), ("SANDBOX_SHORTCODE", "17437a"),
      ("SANDBOX_CALLBACK_DELAY_MS", "-1")],

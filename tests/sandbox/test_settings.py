@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import requests
 
+from tests.sandbox.business_harness import BusinessTestClient
 from tests.sandbox.conftest import StartSandbox
-from tests.sandbox.harness import DarajaTestClient
+from tests.sandbox.harness import CallbackRecorder, DarajaTestClient
 
 
 def elapsed_s(call: Callable[[], requests.Response]) -> tuple[float, requests.Response]:
@@ -70,3 +71,57 @@ def test_fault_rate_is_a_share_and_repeatable_with_a_seed(start_sandbox: StartSa
 
     assert first == second
     assert set(first) == {400, 503}
+
+
+def test_latency_delays_b2c_status_and_reversal(
+    start_sandbox: StartSandbox, callbacks: CallbackRecorder
+) -> None:
+    business = BusinessTestClient(start_sandbox(latency_ms=200), callbacks)
+    business.certificate()
+    business.daraja.token()
+
+    timings = [
+        elapsed_s(business.b2c),
+        elapsed_s(lambda: business.b2c("v1")),
+        elapsed_s(lambda: business.status(TransactionID="SKE1234567")),
+        elapsed_s(lambda: business.reversal(TransactionID="SKE1234567")),
+    ]
+
+    assert [response.status_code for _, response in timings] == [200, 200, 200, 200]
+    assert all(seconds >= 0.2 for seconds, _ in timings), timings
+
+
+def test_fault_rate_fails_business_calls_before_anything_is_created(
+    start_sandbox: StartSandbox, callbacks: CallbackRecorder
+) -> None:
+    business = BusinessTestClient(start_sandbox(fault_rate=1.0), callbacks)
+    body = business.b2c_body()
+
+    responses = [
+        business.daraja.post("/mpesa/b2c/v3/paymentrequest", body),
+        business.b2c("v1"),
+        business.status(TransactionID="SKE1234567"),
+        business.reversal(TransactionID="SKE1234567"),
+    ]
+
+    for response in responses:
+        assert response.status_code == 503
+        assert response.json()["errorCode"] == "503.001.01"
+    logged = business.daraja.control("/requests", path="/mpesa/b2c/v3/paymentrequest")["items"]
+    assert [(e["status"], e["originatorConversationId"]) for e in logged] == [
+        (503, body["OriginatorConversationID"])]
+    assert business.daraja.control("/callbacks")["items"] == []
+
+
+def test_fault_rate_is_a_share_of_b2c_calls_too(
+    start_sandbox: StartSandbox, callbacks: CallbackRecorder
+) -> None:
+    business = BusinessTestClient(start_sandbox(fault_rate=0.5, seed=3), callbacks)
+    body = business.b2c_body(PartyB="254700000005")
+    path = "/mpesa/b2c/v3/paymentrequest"
+
+    statuses = [business.daraja.post(path, body).status_code for _ in range(20)]
+
+    accepted_at = statuses.index(200)  # faults before it did not use up the id...
+    assert set(statuses[:accepted_at]) == {503}
+    assert set(statuses[accepted_at + 1:]) == {500, 503}  # ...after it, it is a duplicate
