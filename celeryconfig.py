@@ -26,10 +26,22 @@ task_soft_time_limit = 90
 task_time_limit = 120
 
 task_default_queue = "default"
-task_queues = (Queue("payments"), Queue("callbacks"), Queue("default"))
+task_queues = (Queue("payments"), Queue("callbacks"), Queue("recon"), Queue("default"))
 task_routes = {
     "payments.*": {"queue": "payments"},
+    "payouts.request_b2c": {"queue": "payments"},
+    "payouts.query_status": {"queue": "recon"},
+    "payouts.reconcile": {"queue": "recon"},
     "callbacks.*": {"queue": "callbacks"},
+    "deals.*": {"queue": "recon"},
+    "ledger.*": {"queue": "recon"},
+}
+# One beat runs these; each is safe to run twice at once (compare-and-set, unique keys).
+beat_schedule = {
+    "auto-release-inspected-deals": {"task": "deals.auto_release", "schedule": 60.0},
+    "expire-unfunded-deals": {"task": "deals.expire_unfunded", "schedule": 300.0},
+    "reconcile-payouts": {"task": "payouts.reconcile", "schedule": 30.0},
+    "repair-settlements": {"task": "ledger.repair_settlements", "schedule": 300.0},
 }
 timezone = "Africa/Nairobi"
 enable_utc = True

@@ -13,7 +13,9 @@ from adapters.mongo.callbacks import MongoCallbacks
 from adapters.mongo.client import Doc, connect, ensure_indexes
 from adapters.mongo.deals import MongoDeals
 from adapters.mongo.ledger import MongoLedger
+from adapters.mongo.notifications import MongoNotifications
 from adapters.mongo.payments import MongoPayments
+from adapters.mongo.payouts import MongoPayouts
 from adapters.mongo.users import MongoUsers
 from adapters.redis_store import Revocations, TokenCache
 from adapters.redis_store import connect as connect_redis
@@ -48,6 +50,7 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
         users=MongoUsers(db), deals=MongoDeals(db), payments=MongoPayments(db), ledger=ledger,
         clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
-        hasher=Argon2Hasher(),
+        hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
+        fee_rate_bps=settings.fee_rate_bps,
     )
     return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client))

@@ -1,4 +1,4 @@
-"""The Daraja client: OAuth with a shared token cache, STK push, errors classified."""
+"""The Daraja client: OAuth with a shared token cache, STK push, B2C, Transaction Status."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from adapters.credentials import credential_for
 from adapters.redis_store import TokenCache
 from adapters.settings import Settings
 from domain.mpesa import stk_credentials
 from domain.payments import Payment
+from domain.payouts import Payout
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable, StkAccepted
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class DarajaClient:
         self._tokens = tokens
         self._http = session or requests.Session()
         self._timeout = (settings.mpesa_connect_timeout_s, settings.mpesa_read_timeout_s)
+        self._security_credential: str | None = None
 
     def push(self, payment: Payment, account_reference: str) -> StkAccepted:
         timestamp, password = stk_credentials(
@@ -51,6 +54,44 @@ class DarajaClient:
             raise GatewayRejected(str(answer.get("ResponseCode")), str(answer))
         return StkAccepted(str(answer.get("MerchantRequestID", "")),
                            str(answer["CheckoutRequestID"]))
+
+    def pay(self, payout: Payout) -> str:
+        """B2C v3: our OriginatorConversationID makes a second send of it a refused duplicate."""
+        body = {
+            "OriginatorConversationID": payout.originator_conversation_id,
+            "InitiatorName": self._s.mpesa_initiator_name,
+            "SecurityCredential": self._credential(), "CommandID": "BusinessPayment",
+            "Amount": payout.amount, "PartyA": self._s.mpesa_b2c_shortcode,
+            "PartyB": payout.phone, "Remarks": "Escrow wallet withdrawal",
+            "QueueTimeOutURL": self._s.callback_url("b2c/timeout"),
+            "ResultURL": self._s.callback_url("b2c/result"), "Occassion": f"payout {payout.id}",
+        }
+        try:
+            answer = self._call("/mpesa/b2c/v3/paymentrequest", body)
+        except GatewayUnavailable as error:
+            if "duplicate originatorconversationid" in str(error).lower():
+                # Sent before (we crashed before recording it): only a status query can tell.
+                raise GatewayOutcomeUnknown(str(error)) from error
+            raise
+        return str(answer.get("ConversationID") or "")
+
+    def query_status(self, payout: Payout) -> str:
+        body = {
+            "Initiator": self._s.mpesa_initiator_name, "SecurityCredential": self._credential(),
+            "CommandID": "TransactionStatusQuery",
+            "OriginalConversationID": payout.originator_conversation_id,
+            "PartyA": self._s.mpesa_b2c_shortcode, "IdentifierType": "4",
+            "ResultURL": self._s.callback_url("status/result"),
+            "QueueTimeOutURL": self._s.callback_url("status/timeout"),
+            "Remarks": "Escrow payout status", "Occasion": f"payout {payout.id}",
+        }
+        answer = self._call("/mpesa/transactionstatus/v1/query", body)
+        return str(answer.get("OriginatorConversationID") or "")
+
+    def _credential(self) -> str:
+        if self._security_credential is None:
+            self._security_credential = credential_for(self._s)
+        return self._security_credential
 
     def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST with a bearer token; refresh the token once if Daraja says it is invalid."""
@@ -118,5 +159,6 @@ def _json_or_error(response: requests.Response) -> dict[str, Any]:
 
 def _classify(error: DarajaError) -> Exception:
     if error.code in TRANSIENT or error.status in (502, 503, 504):
+        # includes "Duplicate OriginatorConversationID." (500.002.1001): pay() tells it apart
         return GatewayUnavailable(str(error))
     return GatewayRejected(error.code, error.message)

@@ -6,8 +6,10 @@ import logging
 
 from flask_socketio import SocketIO
 
-from adapters.presenters import present_deal, present_payment
+from adapters.presenters import present_deal, present_notification, present_payment
 from domain.deals import Deal
+from domain.money import CURRENCY
+from domain.notifications import Notification
 from domain.payments import Payment
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,12 @@ class SocketNotifier:
 
     def payment_changed(self, payment: Payment, deal: Deal) -> None:
         self._emit("payment:updated", present_payment(payment), deal.buyer_id, deal.seller_id)
+
+    def notify(self, notification: Notification) -> None:
+        self._emit("notification", present_notification(notification), notification.user_id)
+
+    def wallet_changed(self, user_id: str, balance: int) -> None:
+        self._emit("wallet:updated", {"balance": balance, "currency": CURRENCY}, user_id)
 
     def _emit(self, event: str, data: dict[str, object], *user_ids: str) -> None:
         for user_id in dict.fromkeys(user_ids):

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from domain.deals import Deal, TimelineEvent
+from domain.notifications import Notification
 from domain.payments import Payment, mask_phone
 from domain.users import User
 
@@ -40,6 +41,25 @@ class TimelineEventSchema(Schema):
     timestamp = fields.DateTime()
 
 
+class DisputeSchema(Schema):
+    reason = fields.String()
+    openedBy = fields.String(attribute="opened_by")
+    openedAt = fields.DateTime(attribute="opened_at")
+    outcome = fields.String(allow_none=True)
+    resolvedBy = fields.String(attribute="resolved_by", allow_none=True)
+    resolvedAt = fields.DateTime(attribute="resolved_at", allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class SettlementSchema(Schema):
+    kind = fields.String()
+    sellerAmount = fields.Integer(attribute="seller_amount",
+                                  metadata={"description": "the seller's share, before the fee"})
+    buyerAmount = fields.Integer(attribute="buyer_amount")
+    fee = fields.Integer()
+    settledAt = fields.DateTime(attribute="settled_at")
+
+
 class DealSchema(Schema):
     id = fields.String(required=True)
     title = fields.String()
@@ -53,6 +73,10 @@ class DealSchema(Schema):
     terms = fields.String(allow_none=True)
     inspectionDays = fields.Integer(attribute="inspection_days")
     payment = fields.Nested(PaymentSummarySchema, allow_none=True)
+    deliveredAt = fields.DateTime(attribute="delivered_at", allow_none=True)
+    inspectionEndsAt = fields.DateTime(attribute="inspection_ends_at", allow_none=True)
+    dispute = fields.Nested(DisputeSchema, allow_none=True)
+    settlement = fields.Nested(SettlementSchema, allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEventSchema),
                            metadata={"description": "present on single-deal reads"})
     version = fields.Integer()
@@ -75,6 +99,33 @@ class PaymentSchema(Schema):
     paidAt = fields.DateTime(attribute="paid_at", allow_none=True)
     createdAt = fields.DateTime(attribute="created_at")
     updatedAt = fields.DateTime(attribute="updated_at")
+
+
+class NotificationSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String()
+    message = fields.String()
+    transactionId = fields.String(attribute="deal_id", allow_none=True)
+    withdrawalId = fields.String(attribute="payout_id", allow_none=True)
+    read = fields.Boolean()
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class PayoutSchema(Schema):
+    id = fields.String(required=True)
+    amount = fields.Integer()
+    phone = fields.Function(lambda p: mask_phone(p.phone), metadata={"example": "2547****678"})
+    status = fields.String()
+    reference = fields.String(attribute="receipt", allow_none=True,
+                              metadata={"description": "the M-Pesa receipt of the payout"})
+    resultCode = fields.String(attribute="result_code", allow_none=True)
+    resultDesc = fields.String(attribute="result_desc", allow_none=True)
+    createdAt = fields.DateTime(attribute="created_at")
+    updatedAt = fields.DateTime(attribute="updated_at")
+
+
+def present_notification(notification: Notification) -> dict[str, Any]:
+    return dict(NotificationSchema().dump(notification))
 
 
 def deal_view(deal: Deal, timeline: Sequence[TimelineEvent] | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from environs import Env
 REQUIRED_IN_PRODUCTION = (
     "MONGO_URL", "REDIS_URL", "JWT_SECRET_KEY", "SENTRY_DSN", "MPESA_BASE_URL",
     "MPESA_CONSUMER_KEY", "MPESA_CONSUMER_SECRET", "MPESA_SHORTCODE", "MPESA_PASSKEY",
-    "MPESA_CALLBACK_TOKEN", "PUBLIC_BASE_URL",
+    "MPESA_CALLBACK_TOKEN", "PUBLIC_BASE_URL", "MPESA_B2C_SHORTCODE", "MPESA_INITIATOR_NAME",
 )
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # public
 
@@ -44,6 +44,13 @@ class Settings:
     mpesa_passkey: str = field(default=SANDBOX_PASSKEY, repr=False)
     mpesa_transaction_type: str = "CustomerPayBillOnline"
     mpesa_callback_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    mpesa_b2c_shortcode: str = "600000"
+    mpesa_initiator_name: str = "testapi"
+    mpesa_initiator_password: str = field(default="Safaricom999!*!", repr=False)  # sandbox's
+    mpesa_certificate_path: str | None = None
+    mpesa_security_credential: str | None = field(default=None, repr=False)
+    payout_status_after_s: int = 60
+    payout_requeue_after_s: int = 60
     mpesa_connect_timeout_s: float = 5.0
     mpesa_read_timeout_s: float = 30.0
     sentry_dsn: str | None = field(default=None, repr=False)
@@ -70,6 +77,11 @@ class Settings:
         app_env = env.str("APP_ENV", "development")
         if app_env == "production":
             missing = [name for name in REQUIRED_IN_PRODUCTION if not os.environ.get(name)]
+            if not os.environ.get("MPESA_SECURITY_CREDENTIAL") and not (
+                    os.environ.get("MPESA_INITIATOR_PASSWORD")
+                    and os.environ.get("MPESA_CERTIFICATE_PATH")):
+                missing.append("MPESA_SECURITY_CREDENTIAL (or MPESA_INITIATOR_PASSWORD with "
+                               "MPESA_CERTIFICATE_PATH)")
             if missing:
                 raise MissingSettings(missing)
         d = cls()
@@ -90,6 +102,14 @@ class Settings:
             "mpesa_passkey": env.str("MPESA_PASSKEY", d.mpesa_passkey),
             "mpesa_transaction_type": env.str("MPESA_TRANSACTION_TYPE", d.mpesa_transaction_type),
             "mpesa_callback_token": env.str("MPESA_CALLBACK_TOKEN", d.mpesa_callback_token),
+            "mpesa_b2c_shortcode": env.str("MPESA_B2C_SHORTCODE", d.mpesa_b2c_shortcode),
+            "mpesa_initiator_name": env.str("MPESA_INITIATOR_NAME", d.mpesa_initiator_name),
+            "mpesa_initiator_password": env.str("MPESA_INITIATOR_PASSWORD",
+                                                d.mpesa_initiator_password),
+            "mpesa_certificate_path": env.str("MPESA_CERTIFICATE_PATH", None) or None,
+            "mpesa_security_credential": env.str("MPESA_SECURITY_CREDENTIAL", None) or None,
+            "payout_status_after_s": env.int("PAYOUT_STATUS_AFTER_S", d.payout_status_after_s),
+            "payout_requeue_after_s": env.int("PAYOUT_REQUEUE_AFTER_S", d.payout_requeue_after_s),
             "mpesa_connect_timeout_s": env.float("MPESA_CONNECT_TIMEOUT_S",
                                                  d.mpesa_connect_timeout_s),
             "mpesa_read_timeout_s": env.float("MPESA_READ_TIMEOUT_S", d.mpesa_read_timeout_s),

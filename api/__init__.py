@@ -11,7 +11,21 @@ from flask_cors import CORS
 from adapters.container import Container, build
 from adapters.observability import configure_logging, init_sentry
 from adapters.settings import Settings
-from api import auth, callbacks, cli, deals, errors, health, limits, payments, realtime, tokens
+from api import (
+    auth,
+    callbacks,
+    cli,
+    deals,
+    errors,
+    health,
+    lifecycle,
+    limits,
+    notifications,
+    payments,
+    realtime,
+    tokens,
+    wallet,
+)
 from workers.factory import make_celery
 from workers.queue import CeleryTaskQueue
 
@@ -42,7 +56,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 settings.ratelimit_auth)
     tokens.init(app)
     api = errors.EnvelopeApi(app)
-    for blueprint in (auth.blp, deals.blp, payments.blp, health.blp):
+    for blueprint in (auth.blp, deals.blp, lifecycle.blp, payments.blp, wallet.blp,
+                      notifications.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
     errors.register(app)

@@ -18,11 +18,16 @@ log = logging.getLogger(__name__)
 blp = Blueprint("mpesa", __name__, url_prefix="/api/mpesa")
 MAX_CALLBACK_BYTES = 64 * 1024
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+ROUTES = {  # path → the kind the worker dispatches on
+    "/stk/callback/<token>": "stk",
+    "/b2c/result/<token>": "b2c_result",
+    "/b2c/timeout/<token>": "b2c_timeout",
+    "/status/result/<token>": "status_result",
+    "/status/timeout/<token>": "status_timeout",
+}
 
 
-@blp.post("/stk/callback/<token>")
-@limiter.exempt
-def stk_callback(token: str) -> ResponseReturnValue:
+def receive(kind: str, token: str) -> ResponseReturnValue:
     c = container()
     if not hmac.compare_digest(token.encode(), c.settings.mpesa_callback_token.encode()):
         return error(404, "NOT_FOUND", "not found")
@@ -35,10 +40,15 @@ def stk_callback(token: str) -> ResponseReturnValue:
         json.loads(raw)
     except ValueError:
         return error(400, "BAD_REQUEST", "the body is not JSON")
-    stored = c.callbacks.store("stk", raw, request.remote_addr, c.ctx.clock.now())
+    stored = c.callbacks.store(kind, raw, request.remote_addr, c.ctx.clock.now())
     if not stored.duplicate or stored.item.status == "received":
         try:
-            broker().process_stk_callback(stored.item.id)
+            broker().process_callback(stored.item.id)
         except Exception:  # stored durably: the janitor re-enqueues what was not processed
             log.exception("could not enqueue a stored callback", extra={"callback": stored.item.id})
     return jsonify(ACCEPTED), 200
+
+
+for _path, _kind in ROUTES.items():
+    blp.add_url_rule(_path, f"receive_{_kind}", limiter.exempt(
+        lambda token, kind=_kind: receive(kind, token)), methods=["POST"])

@@ -144,3 +144,44 @@ class LedgerOut(Schema):
     postings = fields.List(fields.Nested(PostingOut))
     balances = fields.Dict(keys=fields.String(), values=fields.Integer())
     sum = fields.Integer(metadata={"description": "always 0: every posting is balanced"})
+
+
+class DisputeIn(Input):
+    reason = fields.String(required=True, validate=validate.Length(2, 2_000))
+
+
+class ResolveIn(Input):
+    outcome = fields.String(required=True, validate=validate.OneOf(["release", "refund", "split"]))
+    sellerAmount = fields.Integer(strict=True, validate=validate.Range(1, 250_000))
+    note = fields.String(validate=validate.Length(0, 2_000), allow_none=True)
+
+
+class WithdrawalIn(Input):
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(10, 250_000),
+                            metadata={"description": "whole shillings; M-Pesa pays 10 to 250000"})
+    phone = Phone(required=True, metadata={"example": "0708374149"})
+
+
+class WalletEntryOut(Schema):
+    key = fields.String()
+    kind = fields.String()
+    amount = fields.Integer(metadata={"description": "+ into the wallet, - out of it"})
+    memo = fields.String(allow_none=True)
+    dealId = fields.String(allow_none=True)
+    createdAt = fields.DateTime()
+
+
+class WalletOut(Schema):
+    balance = fields.Integer()
+    currency = fields.String()
+    entries = fields.List(fields.Nested(WalletEntryOut))
+
+
+class NotificationArgs(Input):
+    unread = fields.Boolean(load_default=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class CountOut(Schema):
+    updated = fields.Integer()

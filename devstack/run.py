@@ -44,6 +44,8 @@ def environment(data: Path) -> tuple[dict[str, str], set[str]]:
     env["PUBLIC_BASE_URL"] = os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env['API_PORT']}"
     for key, value in _secrets(data).items():
         env[key] = os.environ.get(key) or value
+    if not os.environ.get("MPESA_BASE_URL"):  # the sandbox plays M-Pesa: use its certificate
+        env.update(services.sandbox_keys(data))
     env["DATA_DIR"] = str(data)
     return env, skip
 

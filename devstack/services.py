@@ -34,6 +34,16 @@ def mongo_command(port: int, data_dir: Path) -> list[str]:
             "--pid-file", str(data_dir / "nx-27017.pid")]
 
 
+def sandbox_keys(data_dir: Path) -> dict[str, str]:
+    """The sandbox's RSA key and certificate (made once), and where each side finds them."""
+    key, cert = data_dir / "sandbox-key.pem", data_dir / "sandbox-cert.pem"
+    if not (key.exists() and cert.exists()):
+        subprocess.run([sys.executable, "-m", "sandbox", "keygen", "--key", str(key),
+                        "--cert", str(cert), "--force"], check=True, capture_output=True)
+    return {"SANDBOX_KEY_PATH": str(key), "SANDBOX_CERT_PATH": str(cert),
+            "MPESA_CERTIFICATE_PATH": str(cert)}
+
+
 def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while True:

@@ -74,6 +74,28 @@ class PaymentSummary:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    reason: str
+    opened_by: str
+    opened_at: datetime
+    outcome: str | None = None  # "release", "refund" or "split", once resolved
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How the escrowed money was divided; the ledger posting is derived from it."""
+
+    kind: str  # "release", "auto_release", "refund", "split"
+    seller_amount: int  # before the fee
+    buyer_amount: int
+    fee: int
+    settled_at: datetime
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     """One line of a deal's audit trail; ``seq`` equals the deal version it produced."""
 
@@ -104,6 +126,10 @@ class Deal:
     inspection_days: int = DEFAULT_INSPECTION_DAYS
     payment: PaymentSummary | None = None
     funded_by: str | None = None  # the payment id whose money is in escrow
+    delivered_at: datetime | None = None
+    inspection_ends_at: datetime | None = None
+    dispute: Dispute | None = None
+    settlement: Settlement | None = None
     version: int = 1
     last_event: TimelineEvent | None = None
 
@@ -113,6 +139,14 @@ class Deal:
     def require_buyer(self, user_id: str, action: str) -> None:
         if user_id != self.buyer_id:
             raise Forbidden(f"only the buyer may {action} this deal")
+
+    def require_seller(self, user_id: str, action: str) -> None:
+        if user_id != self.seller_id:
+            raise Forbidden(f"only the seller may {action} this deal")
+
+    def require_party(self, user_id: str, action: str) -> None:
+        if not self.is_party(user_id):
+            raise Forbidden(f"only the buyer or the seller may {action} this deal")
 
     def apply(
         self, trigger: Trigger, actor: str, now: datetime, event: str, note: str | None = None,

@@ -28,6 +28,11 @@ class UnbalancedPosting(ValueError):
     """Lines that do not sum to zero, or amounts that are not whole shillings."""
 
 
+class PostingConflict(RuntimeError):
+    """A different posting already holds this key (for a wallet debit: someone else took
+    this debit slot first)."""
+
+
 @dataclass(frozen=True)
 class Line:
     account: str
@@ -76,6 +81,43 @@ def fund_escrow(payment_id: str, deal_id: str, amount: int, now: datetime) -> Po
         f"payment:{payment_id}:fund", "escrow_hold", CLEARING, escrow(deal_id), amount, now,
         deal_id=deal_id, memo=f"payment {payment_id}",
     )
+
+
+def settle_escrow(
+    deal_id: str, buyer_id: str, seller_id: str, seller_amount: int, buyer_amount: int, fee: int,
+    kind: str, now: datetime,
+) -> Posting:
+    """Empty a deal's escrow: the seller's share less the fee, the fee, the buyer's share."""
+    if min(seller_amount, buyer_amount, fee) < 0 or fee > seller_amount:
+        raise UnbalancedPosting("shares and fee must be whole, non-negative shillings")
+    held = seller_amount + buyer_amount
+    candidates = (
+        Line(escrow(deal_id), -held),
+        Line(wallet(seller_id), seller_amount - fee),
+        Line(FEES, fee),
+        Line(wallet(buyer_id), buyer_amount),
+    )
+    lines = tuple(line for line in candidates if line.amount != 0)
+    return Posting(f"deal:{deal_id}:settle", kind, lines, now, deal_id=deal_id)
+
+
+def reserve_payout(user_id: str, seq: int, payout_id: str, amount: int, now: datetime) -> Posting:
+    """Move a withdrawal out of the wallet at once. ``seq`` (the wallet's n-th debit) makes two
+    concurrent withdrawals collide on the key, so only one can spend the same money."""
+    return transfer(f"{wallet(user_id)}:debit:{seq}", "payout_reserve", wallet(user_id),
+                    PAYOUTS_IN_FLIGHT, amount, now, memo=f"payout {payout_id}")
+
+
+def settle_payout(payout_id: str, amount: int, now: datetime) -> Posting:
+    """M-Pesa paid the customer: the money has left our shortcode."""
+    return transfer(f"payout:{payout_id}:settle", "payout_settle", PAYOUTS_IN_FLIGHT, CLEARING,
+                    amount, now, memo=f"payout {payout_id}")
+
+
+def return_payout(payout_id: str, user_id: str, amount: int, now: datetime) -> Posting:
+    """M-Pesa did not pay: the money goes back to the wallet."""
+    return transfer(f"payout:{payout_id}:return", "payout_return", PAYOUTS_IN_FLIGHT,
+                    wallet(user_id), amount, now, memo=f"payout {payout_id}")
 
 
 def balances(postings: Iterable[Posting]) -> dict[str, int]:

@@ -9,7 +9,9 @@ from typing import Protocol
 
 from domain.deals import Deal, DealStatus, TimelineEvent
 from domain.ledger import Posting
+from domain.notifications import Notification
 from domain.payments import Payment
+from domain.payouts import Payout
 from domain.users import User
 
 
@@ -57,6 +59,13 @@ class DealRepository(Protocol):
 
     def timeline(self, deal_id: str) -> Sequence[TimelineEvent]: ...
     def find(self, query: DealQuery) -> tuple[Sequence[Deal], int]: ...
+    def due_for_release(self, now: datetime, limit: int) -> Sequence[Deal]:
+        """Active deals whose inspection period ended at or before ``now``."""
+
+    def unfunded_past_due(self, now: datetime, limit: int) -> Sequence[Deal]:
+        """Pending deals whose due date passed at or before ``now``."""
+
+    def recently_settled(self, since: datetime, limit: int) -> Sequence[Deal]: ...
 
 
 class PaymentRepository(Protocol):
@@ -75,14 +84,50 @@ class PaymentRepository(Protocol):
 
 class Ledger(Protocol):
     def post(self, posting: Posting) -> bool:
-        """Write a posting once; False when its key was already written."""
+        """Write a posting once; False when its key was already written.
+
+        Raises PostingConflict if the key holds a different posting."""
 
     def postings_for_deal(self, deal_id: str) -> Sequence[Posting]: ...
+    def postings_for_account(self, account: str, limit: int) -> Sequence[Posting]: ...
+    def get(self, key: str) -> Posting | None: ...
     def balance(self, account: str) -> int: ...
+    def count(self, account: str, kind: str) -> int:
+        """How many postings of ``kind`` touch ``account``."""
+
+
+class PayoutRepository(Protocol):
+    def add(self, payout: Payout) -> Payout:
+        """Insert; if (user, idempotency key) is taken, return the payout that holds it."""
+
+    def remove_unreserved(self, payout: Payout) -> None:
+        """Delete a payout whose money was never reserved (it was never visible)."""
+
+    def get(self, payout_id: str) -> Payout | None: ...
+    def by_idempotency_key(self, user_id: str, key: str) -> Payout | None: ...
+    def by_conversation(self, originator_conversation_id: str) -> Payout | None:
+        """By our OriginatorConversationID, or by that of a status query we sent for it."""
+
+    def record_status_query(self, payout_id: str, query_id: str) -> None: ...
+    def save(self, payout: Payout, expected_version: int) -> None: ...
+    def stale(self, status: str, before: datetime, limit: int) -> Sequence[Payout]: ...
+    def for_user(self, user_id: str, limit: int) -> Sequence[Payout]: ...
+
+
+class NotificationRepository(Protocol):
+    def add(self, notification: Notification) -> bool:
+        """Store once; False when this person was already told of this event."""
+
+    def find(self, user_id: str, unread_only: bool, page: int,
+             limit: int) -> tuple[Sequence[Notification], int]: ...
+    def mark_read(self, user_id: str, notification_id: str) -> bool: ...
+    def mark_all_read(self, user_id: str) -> int: ...
 
 
 class TaskQueue(Protocol):
     def request_stk_push(self, payment_id: str) -> None: ...
+    def request_b2c(self, payout_id: str) -> None: ...
+    def query_payout_status(self, payout_id: str, delay_s: int = 0) -> None: ...
 
 
 class Notifier(Protocol):
@@ -90,6 +135,9 @@ class Notifier(Protocol):
 
     def deal_changed(self, deal: Deal, event: str) -> None: ...
     def payment_changed(self, payment: Payment, deal: Deal) -> None: ...
+    def wallet_changed(self, user_id: str, balance: int) -> None: ...
+    def notify(self, notification: Notification) -> None:
+        """Emit a stored notification to its person."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +161,17 @@ class GatewayUnavailable(Exception):
 
 class GatewayOutcomeUnknown(Exception):
     """The request was sent but no answer came back: M-Pesa may or may not have acted."""
+
+
+class B2cGateway(Protocol):
+    def pay(self, payout: Payout) -> str:
+        """Send the B2C request; returns Daraja's ConversationID.
+
+        Raises GatewayRejected, GatewayUnavailable or GatewayOutcomeUnknown."""
+
+    def query_status(self, payout: Payout) -> str:
+        """Ask Transaction Status about the payout; returns the query's own
+        OriginatorConversationID (the answer comes later, as a callback)."""
 
 
 class StkGateway(Protocol):

@@ -126,3 +126,54 @@ def listen(stack: Stack, token: str) -> Listener:
     listener = Listener()
     listener.connect(stack, token)
     return listener
+
+
+def funded_deal(stack: Stack, buyer: Api, seller: Api, amount: int = 1500,
+                **extra: Any) -> dict[str, Any]:
+    """A deal paid by the sandbox's good test phone and confirmed active."""
+    deal = open_deal(buyer, seller, amount=amount, **extra)
+    payment = pay(buyer, deal["id"], "254708374149").json()["data"]
+    wait_for_payment(buyer, payment["id"], "success")
+
+    def active() -> dict[str, Any] | None:
+        current: dict[str, Any] = buyer.data("GET", f"/api/transactions/{deal['id']}")
+        return current if current["status"] == "active" else None
+
+    return wait_until(active, what="the deal to be active")
+
+
+def make_admin(stack: Stack) -> Api:
+    """An admin made the way operators do it: the CLI, then a normal login."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.stack import ROOT
+
+    email, password = f"ops-{uuid.uuid4().hex[:8]}@example.com", "an operator password"
+    flask = Path(sys.executable).parent / "flask"
+    subprocess.run([str(flask), "--app", "wsgi", "create-admin", email, "--password", password],
+                   cwd=ROOT, env={**stack.env, "PATH": str(flask.parent)}, check=True,
+                   capture_output=True, timeout=60)
+    admin = Api(stack.api)
+    session = admin.data("POST", "/api/auth/login", {"email": email, "password": password})
+    admin.token, admin.user = session["accessToken"], session["user"]
+    return admin
+
+
+def balance(api: Api) -> int:
+    return int(api.data("GET", "/api/wallet")["balance"])
+
+
+def run_task(stack: Stack, name: str, **kwargs: Any) -> None:
+    """Enqueue a task by name, as beat would (the worker under test runs it)."""
+    from adapters.settings import Settings
+    from workers.factory import make_celery
+
+    make_celery(Settings(redis_url=stack.env["REDIS_URL"])).send_task(name, kwargs=kwargs)
+
+
+def trial_balance(stack: Stack) -> dict[str, int]:
+    from adapters.mongo.ledger import MongoLedger
+
+    return MongoLedger(database(stack)).trial_balance()

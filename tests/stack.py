@@ -47,7 +47,7 @@ class Stack:
 
     def start_worker(self, name: str = "worker") -> None:
         self.start(name, [str(BIN / "celery"), "-A", "workers.celery_app", "worker",
-                          "-Q", "payments,callbacks,default", "-c", "2", "-l", "INFO",
+                          "-Q", "payments,callbacks,recon,default", "-c", "2", "-l", "INFO",
                           "--without-mingle", "--without-gossip", "-n", f"{name}@%h"])
 
     def tail(self, name: str, lines: int = 60) -> str:
@@ -77,11 +77,14 @@ def start_stack(callback_delay_ms: int = 150) -> Stack:
         "JWT_SECRET_KEY": os.urandom(32).hex(),
         "SOCKETIO_CHANNEL": "escrow-test-" + os.urandom(4).hex(),
         "SANDBOX_CALLBACK_DELAY_MS": str(callback_delay_ms),
+        "PAYOUT_STATUS_AFTER_S": "2", "PAYOUT_REQUEUE_AFTER_S": "60",
+        "FEE_RATE_BPS": "250",  # 2.5 %, so that every ending shows the fee
         "RATELIMIT_AUTH": "1000/minute", "RATELIMIT_DEFAULT": "10000/minute",
         "LOG_LEVEL": "INFO",
     }
     stack = Stack(workdir, env)
     (workdir / "mongo").mkdir()
+    env.update(services.sandbox_keys(workdir))
     try:
         stack.start("redis", services.redis_command(int(ports["EMBEDDED_REDIS_PORT"]), workdir))
         stack.start("mongo", services.mongo_command(int(ports["EMBEDDED_MONGO_PORT"]), workdir))

@@ -5,7 +5,13 @@ from __future__ import annotations
 from celery import Celery
 
 REQUEST_STK_PUSH = "payments.request_stk_push"
-PROCESS_STK_CALLBACK = "callbacks.process_stk_callback"
+PROCESS_CALLBACK = "callbacks.process"
+REQUEST_B2C = "payouts.request_b2c"
+QUERY_PAYOUT_STATUS = "payouts.query_status"
+AUTO_RELEASE = "deals.auto_release"
+EXPIRE_UNFUNDED = "deals.expire_unfunded"
+RECONCILE_PAYOUTS = "payouts.reconcile"
+REPAIR_SETTLEMENTS = "ledger.repair_settlements"
 
 
 class CeleryTaskQueue:
@@ -15,8 +21,14 @@ class CeleryTaskQueue:
     def request_stk_push(self, payment_id: str) -> None:
         self._app.send_task(REQUEST_STK_PUSH, args=[payment_id])
 
-    def process_stk_callback(self, callback_id: str) -> None:
-        self._app.send_task(PROCESS_STK_CALLBACK, args=[callback_id])
+    def process_callback(self, callback_id: str) -> None:
+        self._app.send_task(PROCESS_CALLBACK, args=[callback_id])
+
+    def request_b2c(self, payout_id: str) -> None:
+        self._app.send_task(REQUEST_B2C, args=[payout_id])
+
+    def query_payout_status(self, payout_id: str, delay_s: int = 0) -> None:
+        self._app.send_task(QUERY_PAYOUT_STATUS, args=[payout_id], countdown=delay_s or None)
 
     def ping(self) -> None:
         """Raise unless the broker accepts a connection."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from celery import Task
@@ -10,7 +10,7 @@ from celery import Task
 from adapters.container import Container, build
 from domain.errors import ConcurrencyError
 from domain.ports import GatewayUnavailable
-from domain.services import callbacks, payments
+from domain.services import callbacks, lifecycle, payments, payouts
 from workers import queue
 from workers.celery_app import app, settings
 
@@ -32,18 +32,57 @@ def container() -> Container:
     return build(settings, queue.CeleryTaskQueue(app), create_indexes=False)
 
 
+def _as_of(now: str | None) -> datetime:
+    """Sweeps run as of now; a test (or an operator replaying a day) may pass an instant."""
+    return datetime.fromisoformat(now) if now else container().ctx.clock.now()
+
+
 @app.task(name=queue.REQUEST_STK_PUSH, **RETRY)
 def request_stk_push(payment_id: str) -> None:
     c = container()
     payments.send_stk_push(c.ctx, c.gateway(), payment_id)
 
 
-@app.task(name=queue.PROCESS_STK_CALLBACK, bind=True, **RETRY)
-def process_stk_callback(self: Task, callback_id: str) -> None:
+@app.task(name=queue.PROCESS_CALLBACK, bind=True, **RETRY)
+def process_callback(self: Task, callback_id: str) -> None:
     c = container()
     item = c.callbacks.get(callback_id)
     young = item is not None and c.ctx.clock.now() - item.received_at < MATCH_WINDOW
     try:
-        callbacks.process_stk_callback(c.ctx, c.callbacks, callback_id, wait_for_match=young)
+        callbacks.process_callback(c.ctx, c.callbacks, callback_id, wait_for_match=young)
     except callbacks.NotYetMatched as unmatched:
         raise self.retry(countdown=5, max_retries=30, exc=unmatched) from None
+
+
+@app.task(name=queue.REQUEST_B2C, **RETRY)
+def request_b2c(payout_id: str) -> None:
+    c = container()
+    payouts.send_b2c(c.ctx, c.gateway(), payout_id)
+
+
+@app.task(name=queue.QUERY_PAYOUT_STATUS, **RETRY)
+def query_payout_status(payout_id: str) -> None:
+    c = container()
+    payouts.check_status(c.ctx, c.gateway(), payout_id)
+
+
+@app.task(name=queue.AUTO_RELEASE, **RETRY)
+def auto_release(now: str | None = None) -> list[str]:
+    return lifecycle.auto_release_due(container().ctx, _as_of(now))
+
+
+@app.task(name=queue.EXPIRE_UNFUNDED, **RETRY)
+def expire_unfunded(now: str | None = None) -> list[str]:
+    return lifecycle.expire_unfunded(container().ctx, _as_of(now))
+
+
+@app.task(name=queue.RECONCILE_PAYOUTS, **RETRY)
+def reconcile_payouts(now: str | None = None) -> dict[str, int]:
+    return payouts.reconcile(container().ctx, _as_of(now),
+                             timedelta(seconds=settings.payout_status_after_s),
+                             timedelta(seconds=settings.payout_requeue_after_s))
+
+
+@app.task(name=queue.REPAIR_SETTLEMENTS, **RETRY)
+def repair_settlements(now: str | None = None) -> int:
+    return lifecycle.repair_settlements(container().ctx, _as_of(now) - timedelta(days=2))

@@ -17,6 +17,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("buyerId", ASCENDING), ("createdAt", DESCENDING)], name="buyer_recent"),
         IndexModel([("sellerId", ASCENDING), ("createdAt", DESCENDING)], name="seller_recent"),
         IndexModel([("status", ASCENDING), ("dueDate", ASCENDING)], name="status_due"),
+        IndexModel([("status", ASCENDING), ("inspectionEndsAt", ASCENDING)],
+                   name="status_inspection"),
     ],
     "deal_events": [
         IndexModel([("dealId", ASCENDING), ("seq", ASCENDING)], unique=True,
@@ -35,8 +37,22 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("dealId", ASCENDING), ("createdAt", ASCENDING)], name="deal_payments"),
         IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
     ],
+    "payouts": [
+        IndexModel([("userId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True,
+                   name="user_idempotency_unique"),
+        IndexModel([("originatorConversationId", ASCENDING)], unique=True,
+                   name="originator_unique"),
+        IndexModel([("statusQueries", ASCENDING)], name="status_queries"),
+        IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
+        IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_recent"),
+    ],
+    "notifications": [
+        IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_recent"),
+        IndexModel([("userId", ASCENDING), ("read", ASCENDING)], name="user_unread"),
+    ],
     "postings": [
-        IndexModel([("accounts", ASCENDING)], name="accounts"),
+        IndexModel([("accounts", ASCENDING), ("createdAt", DESCENDING)], name="account_recent"),
+        IndexModel([("accounts", ASCENDING), ("kind", ASCENDING)], name="account_kind"),
         IndexModel([("dealId", ASCENDING)], name="deal_postings"),
     ],
     "mpesa_callbacks": [

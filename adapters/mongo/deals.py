@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 
 from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from adapters.mongo.client import Doc
-from domain.deals import Deal, DealStatus, PaymentSummary, TimelineEvent
+from domain.deals import Deal, DealStatus, Dispute, PaymentSummary, Settlement, TimelineEvent
 from domain.errors import ConcurrencyError
 from domain.ports import DealQuery
 
@@ -44,6 +46,18 @@ class MongoDeals:
     def timeline(self, deal_id: str) -> Sequence[TimelineEvent]:
         return [_event(d) for d in self._events.find({"dealId": deal_id}).sort("seq", 1)]
 
+    def due_for_release(self, now: datetime, limit: int) -> Sequence[Deal]:
+        selector = {"status": DealStatus.ACTIVE.value, "inspectionEndsAt": {"$lte": now}}
+        return [_from_doc(d) for d in self._deals.find(selector).limit(limit)]
+
+    def unfunded_past_due(self, now: datetime, limit: int) -> Sequence[Deal]:
+        selector = {"status": DealStatus.PENDING.value, "dueDate": {"$lte": now}}
+        return [_from_doc(d) for d in self._deals.find(selector).limit(limit)]
+
+    def recently_settled(self, since: datetime, limit: int) -> Sequence[Deal]:
+        selector = {"settlement": {"$ne": None}, "updatedAt": {"$gte": since}}
+        return [_from_doc(d) for d in self._deals.find(selector).limit(limit)]
+
     def find(self, query: DealQuery) -> tuple[Sequence[Deal], int]:
         selector: Doc = {}
         if query.user_id is not None:
@@ -71,7 +85,11 @@ def _to_doc(deal: Deal) -> Doc:
         "payment": None if p is None else {
             "method": p.method, "reference": p.reference, "status": p.status, "paidAt": p.paid_at,
         },
-        "fundedBy": deal.funded_by, "version": deal.version,
+        "fundedBy": deal.funded_by, "deliveredAt": deal.delivered_at,
+        "inspectionEndsAt": deal.inspection_ends_at,
+        "dispute": None if deal.dispute is None else _plain(deal.dispute),
+        "settlement": None if deal.settlement is None else _plain(deal.settlement),
+        "version": deal.version,
         "lastEvent": None if deal.last_event is None else _event_doc(deal.last_event),
         "createdAt": deal.created_at, "updatedAt": deal.updated_at,
     }
@@ -87,10 +105,28 @@ def _from_doc(doc: Doc) -> Deal:
         inspection_days=doc["inspectionDays"],
         payment=None if not p else PaymentSummary(
             p["method"], p.get("reference"), p["status"], p.get("paidAt")),
-        funded_by=doc.get("fundedBy"), version=doc["version"],
+        funded_by=doc.get("fundedBy"), delivered_at=doc.get("deliveredAt"),
+        inspection_ends_at=doc.get("inspectionEndsAt"),
+        dispute=Dispute(**_snake(doc["dispute"])) if doc.get("dispute") else None,
+        settlement=Settlement(**_snake(doc["settlement"])) if doc.get("settlement") else None,
+        version=doc["version"],
         last_event=None if not last else _event(last),
         created_at=doc["createdAt"], updated_at=doc["updatedAt"],
     )
+
+
+def _plain(value: Dispute | Settlement) -> Doc:
+    """A flat value object as a sub-document with camelCase keys."""
+    return {_camel(k): v for k, v in dataclasses.asdict(value).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(doc: Doc) -> Doc:
+    return {"".join(f"_{c.lower()}" if c.isupper() else c for c in k): v for k, v in doc.items()}
 
 
 def _event_doc(event: TimelineEvent) -> Doc:

@@ -8,11 +8,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from adapters.mongo.client import Doc
-from domain.ledger import Line, Posting
-
-
-class PostingConflict(RuntimeError):
-    """Two different postings claimed the same key: a bug, never to be papered over."""
+from domain.ledger import Line, Posting, PostingConflict
 
 
 class MongoLedger:
@@ -26,15 +22,26 @@ class MongoLedger:
             return True
         except DuplicateKeyError:
             existing = self._c.find_one({"_id": posting.key})
-            if existing is None or existing["lines"] != doc["lines"]:
-                raise PostingConflict(f"posting {posting.key} exists with other lines") from None
+            same = existing is not None and all(
+                existing.get(field) == doc[field] for field in ("lines", "memo", "kind"))
+            if not same:
+                raise PostingConflict(f"posting {posting.key} is another posting") from None
             return False
 
     def postings_for_deal(self, deal_id: str) -> Sequence[Posting]:
         return [_from_doc(d) for d in self._c.find({"dealId": deal_id}).sort("createdAt", 1)]
 
-    def postings_for_account(self, account: str) -> Sequence[Posting]:
-        return [_from_doc(d) for d in self._c.find({"accounts": account}).sort("createdAt", 1)]
+    def postings_for_account(self, account: str, limit: int = 100) -> Sequence[Posting]:
+        """The newest first."""
+        cursor = self._c.find({"accounts": account}).sort([("createdAt", -1), ("_id", -1)])
+        return [_from_doc(d) for d in cursor.limit(limit)]
+
+    def get(self, key: str) -> Posting | None:
+        doc = self._c.find_one({"_id": key})
+        return None if doc is None else _from_doc(doc)
+
+    def count(self, account: str, kind: str) -> int:
+        return self._c.count_documents({"accounts": account, "kind": kind})
 
     def balance(self, account: str) -> int:
         # $project before $group: nx-27017 cannot group on a path into an unwound array

@@ -9,9 +9,11 @@ from domain.ports import (
     DealRepository,
     IdFactory,
     Ledger,
+    NotificationRepository,
     Notifier,
     PasswordHasher,
     PaymentRepository,
+    PayoutRepository,
     TaskQueue,
     UserRepository,
 )
@@ -28,3 +30,6 @@ class Context:
     tasks: TaskQueue
     notifier: Notifier
     hasher: PasswordHasher
+    payouts: PayoutRepository
+    notifications: NotificationRepository
+    fee_rate_bps: int = 0  # platform fee taken from the seller's share at release

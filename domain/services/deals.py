@@ -21,6 +21,7 @@ from domain.deals import (
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.payments import PaymentStatus
 from domain.ports import DealQuery
+from domain.services.announce import kes, tell_parties
 from domain.services.context import Context
 from domain.users import Role, User
 
@@ -63,6 +64,10 @@ def open_deal(ctx: Context, buyer_id: str, terms: DealTerms) -> Deal:
     ctx.deals.add(deal)
     ctx.deals.record_event(event)
     ctx.notifier.deal_changed(deal, "transaction:created")
+    tell_parties(ctx, deal, "deal_created",
+                 f"{buyer.first_name} opened a deal with you: '{deal.title}' for "
+                 f"{kes(deal.amount)}",
+                 only=(seller.id,))
     return deal
 
 
@@ -129,7 +134,9 @@ def cancel_deal(ctx: Context, user: User, deal_id: str) -> Deal:
     _require_no_open_payment(ctx, deal)
     now = ctx.clock.now()
     updated = deal.apply(Trigger.CANCEL, user.id, now, "cancelled", "cancelled by buyer")
-    return _save(ctx, deal, updated)
+    _save(ctx, deal, updated)
+    tell_parties(ctx, updated, "deal_cancelled", f"'{deal.title}' was cancelled by the buyer")
+    return updated
 
 
 def _require_no_open_payment(ctx: Context, deal: Deal) -> None:

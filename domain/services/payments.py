@@ -16,6 +16,7 @@ from domain.ports import (
     GatewayUnavailable,
     StkGateway,
 )
+from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
 from domain.services.deals import visible_deal
 from domain.users import User
@@ -125,6 +126,7 @@ class Outcome(StrEnum):
     UNKNOWN_PAYMENT = "unknown_payment"
     MISMATCH = "mismatch"
     ALREADY_FINAL = "already_final"
+    STATUS_QUERIED = "status_queried"  # no verdict: a Transaction Status query will decide
 
 
 @dataclass(frozen=True)
@@ -141,18 +143,28 @@ def settle_stk_result(ctx: Context, result: StkResult) -> Settlement:
     verdict = payment.judge(result)
     if verdict is Verdict.MISMATCH:
         return Settlement(Outcome.MISMATCH, payment)
-    if verdict is Verdict.ALREADY_FINAL:
+    if verdict is Verdict.ALREADY_FINAL:  # finish what a crashed earlier run started
         if payment.status is PaymentStatus.SUCCESS:
-            _fund_deal(ctx, payment)  # finish what a crashed earlier run started
+            _fund_deal(ctx, payment)
+        elif payment.status is PaymentStatus.FAILED:
+            _tell_failed(ctx, payment)
         return Settlement(Outcome.ALREADY_FINAL, payment)
     settled = payment.settled(result, ctx.clock.now())
     ctx.payments.save(settled, expected_version=payment.version)
     if verdict is Verdict.FAIL:
-        deal = ctx.deals.get(settled.deal_id)
-        if deal is not None:
-            ctx.notifier.payment_changed(settled, deal)
+        _tell_failed(ctx, settled)
         return Settlement(Outcome.FAILED, settled)
     return Settlement(_fund_deal(ctx, settled), settled)
+
+
+def _tell_failed(ctx: Context, payment: Payment) -> None:
+    deal = ctx.deals.get(payment.deal_id)
+    if deal is None:
+        return
+    ctx.notifier.payment_changed(payment, deal)
+    tell(ctx, payment.payer_id, f"payment:{payment.id}:failed", "payment_failed",
+         f"Your M-Pesa payment for '{deal.title}' did not go through "
+         f"({payment.result_desc}); you can pay again", deal_id=deal.id)
 
 
 def _fund_deal(ctx: Context, payment: Payment) -> Outcome:
@@ -165,6 +177,7 @@ def _fund_deal(ctx: Context, payment: Payment) -> Outcome:
     if deal.funded_by == payment.id:
         if deal.last_event is not None:
             ctx.deals.record_event(deal.last_event)
+        _tell_funded(ctx, deal)  # stored once per key: a no-op unless a crash lost it
         return Outcome.CREDITED
     if deal.status is not DealStatus.PENDING:
         _return_to_buyer(ctx, payment, deal)
@@ -179,7 +192,14 @@ def _fund_deal(ctx: Context, payment: Payment) -> Outcome:
     ctx.deals.record_event(funded.last_event)
     ctx.notifier.payment_changed(payment, funded)
     ctx.notifier.deal_changed(funded, "transaction:updated")
+    _tell_funded(ctx, funded)
     return Outcome.CREDITED
+
+
+def _tell_funded(ctx: Context, deal: Deal) -> None:
+    for user_id in (deal.buyer_id, deal.seller_id):
+        tell(ctx, user_id, f"deal:{deal.id}:funded", "deal_funded",
+             f"'{deal.title}' is funded: {kes(deal.amount)} is held in escrow", deal_id=deal.id)
 
 
 def _return_to_buyer(ctx: Context, payment: Payment, deal: Deal) -> None:
@@ -189,3 +209,7 @@ def _return_to_buyer(ctx: Context, payment: Payment, deal: Deal) -> None:
         ledger.wallet(payment.payer_id), payment.amount, ctx.clock.now(), deal_id=deal.id,
         memo=f"payment {payment.id} arrived after the deal was {deal.status.value}",
     ))
+    tell(ctx, payment.payer_id, f"payment:{payment.id}:returned", "payment_returned",
+         f"Your payment of {kes(payment.amount)} for '{deal.title}' arrived after the deal was "
+         f"{deal.status.value}; it is in your wallet", deal_id=deal.id)
+    wallet_moved(ctx, payment.payer_id)

@@ -12,11 +12,12 @@ from pymongo.database import Database
 from adapters.mongo.callbacks import MongoCallbacks
 from adapters.mongo.client import ensure_indexes
 from adapters.mongo.deals import MongoDeals
-from adapters.mongo.ledger import MongoLedger, PostingConflict
+from adapters.mongo.ledger import MongoLedger
 from adapters.mongo.payments import MongoPayments
 from domain import ledger
 from domain.deals import Deal, Trigger
 from domain.errors import ConcurrencyError
+from domain.ledger import PostingConflict
 from domain.payments import Payment
 from tests.helpers import database
 from tests.stack import Stack

@@ -1,0 +1,111 @@
+"""Wallets and withdrawals: reserve at once, pay out by B2C, settle or return on M-Pesa's word."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from domain import ledger
+from domain.errors import Conflict, IdempotencyMismatch, NotFound
+from domain.ledger import PostingConflict
+from domain.money import CURRENCY
+from domain.payouts import Payout, PayoutStatus, check_payout_amount
+from domain.services.announce import kes, tell, wallet_moved
+from domain.services.context import Context
+from domain.users import User
+
+RESERVE_TRIES = 5
+ENTRIES = 100
+
+
+def wallet_view(ctx: Context, user: User) -> dict[str, Any]:
+    account = ledger.wallet(user.id)
+    entries = [
+        {"key": p.key, "kind": p.kind, "amount": p.amount_for(account), "memo": p.memo,
+         "dealId": p.deal_id, "createdAt": p.created_at}
+        for p in ctx.ledger.postings_for_account(account, ENTRIES)
+    ]
+    return {"balance": ctx.ledger.balance(account), "currency": CURRENCY, "entries": entries}
+
+
+def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempotency_key: str,
+                       request_hash: str) -> Payout:
+    """Move the amount out of the wallet now (so it cannot be spent twice), then queue the B2C."""
+    earlier = ctx.payouts.by_idempotency_key(user.id, idempotency_key)
+    if earlier is not None:
+        return _replay(earlier, request_hash)
+    check_payout_amount(amount)
+    account = ledger.wallet(user.id)
+    if ctx.ledger.balance(account) < amount:
+        raise _too_low(amount)  # the common refusal writes nothing at all
+    now = ctx.clock.now()
+    payout = Payout(ctx.ids.new_id(), user.id, amount, phone, idempotency_key, request_hash,
+                    debit_key="", created_at=now, updated_at=now)
+    stored = ctx.payouts.add(payout)
+    if stored.id != payout.id:
+        return _replay(stored, request_hash)
+    for _ in range(RESERVE_TRIES):
+        if ctx.ledger.balance(account) < amount:
+            break
+        posting = ledger.reserve_payout(user.id, ctx.ledger.count(account, "payout_reserve") + 1,
+                                        payout.id, amount, now)
+        keyed = dataclasses.replace(payout, debit_key=posting.key, version=payout.version + 1)
+        ctx.payouts.save(keyed, expected_version=payout.version)  # the key is known before…
+        payout = keyed
+        try:
+            ctx.ledger.post(posting)  # …the money moves, so a crash here is recoverable
+        except PostingConflict:
+            continue  # a concurrent withdrawal took this debit slot: look again
+        ctx.tasks.request_b2c(payout.id)
+        wallet_moved(ctx, user.id)
+        return payout
+    ctx.payouts.remove_unreserved(payout)
+    raise _too_low(amount)
+
+
+def _too_low(amount: int) -> Conflict:
+    return Conflict("the wallet balance is too low for this withdrawal",
+                    {"amount": [f"{kes(amount)} is more than the balance"]})
+
+
+def _replay(earlier: Payout, request_hash: str) -> Payout:
+    if earlier.request_hash != request_hash:
+        raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+    return earlier
+
+
+def visible_payout(ctx: Context, user: User, payout_id: str) -> Payout:
+    payout = ctx.payouts.get(payout_id)
+    if payout is None or not (user.is_admin or payout.user_id == user.id):
+        raise NotFound("withdrawal not found")
+    return payout
+
+
+def is_reserved(ctx: Context, payout: Payout) -> bool:
+    """The payout's money really left the wallet (its debit posting exists and names it)."""
+    posting = ctx.ledger.get(payout.debit_key) if payout.debit_key else None
+    return posting is not None and posting.memo == f"payout {payout.id}"
+
+
+def succeed(ctx: Context, payout: Payout, receipt: str | None, code: str, desc: str) -> Payout:
+    done = payout.succeeded(receipt, code, desc, ctx.clock.now())
+    ctx.payouts.save(done, expected_version=payout.version)
+    ctx.ledger.post(ledger.settle_payout(payout.id, payout.amount, done.updated_at))
+    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
+         f"{kes(payout.amount)} was sent to your M-Pesa (receipt {receipt})", payout_id=payout.id)
+    return done
+
+
+def fail(ctx: Context, payout: Payout, code: str, desc: str) -> Payout:
+    """M-Pesa did not pay: the payout fails and, if it was reserved, the money comes back."""
+    now = ctx.clock.now()
+    done = payout.failed(code, desc, now) if payout.status is PayoutStatus.PENDING \
+        else payout.rejected(code, desc, now)
+    ctx.payouts.save(done, expected_version=payout.version)
+    if is_reserved(ctx, payout):
+        ctx.ledger.post(ledger.return_payout(payout.id, payout.user_id, payout.amount, now))
+        wallet_moved(ctx, payout.user_id)
+    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
+         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); the money is back in your "
+         f"wallet", payout_id=payout.id)
+    return done
