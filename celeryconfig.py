@@ -28,6 +28,8 @@ task_time_limit = 120
 task_default_queue = "default"
 task_queues = (Queue("payments"), Queue("callbacks"), Queue("recon"), Queue("default"))
 task_routes = {
+    "payments.reconcile": {"queue": "recon"},
+    "payments.query_stk": {"queue": "recon"},
     "payments.*": {"queue": "payments"},
     "payouts.request_b2c": {"queue": "payments"},
     "payouts.query_status": {"queue": "recon"},
@@ -38,6 +40,7 @@ task_routes = {
 }
 # One beat runs these; each is safe to run twice at once (compare-and-set, unique keys).
 beat_schedule = {
+    "reconcile-payments": {"task": "payments.reconcile", "schedule": 15.0},
     "auto-release-inspected-deals": {"task": "deals.auto_release", "schedule": 60.0},
     "expire-unfunded-deals": {"task": "deals.expire_unfunded", "schedule": 300.0},
     "reconcile-payouts": {"task": "payouts.reconcile", "schedule": 30.0},

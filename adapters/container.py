@@ -51,6 +51,6 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
         clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
         hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
-        fee_rate_bps=settings.fee_rate_bps,
+        fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
     )
     return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client))

@@ -12,14 +12,22 @@ from urllib3.exceptions import NewConnectionError
 from adapters.credentials import credential_for
 from adapters.redis_store import TokenCache
 from adapters.settings import Settings
-from domain.mpesa import stk_credentials
+from domain.mpesa import normalise_code, stk_credentials
 from domain.payments import Payment
 from domain.payouts import Payout
-from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable, StkAccepted
+from domain.ports import (
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    PhoneBusy,
+    StkAccepted,
+    StkStatus,
+)
 
 log = logging.getLogger(__name__)
 
 INVALID_TOKEN = {"404.001.03", "401.002.01", "400.003.01"}
+STILL_PROCESSING = "4999"
 # Refused before anything was created: safe to send again later.
 TRANSIENT = {"500.003.02", "500.003.03", "500.002.1001", "500.003.1001"}
 
@@ -54,6 +62,25 @@ class DarajaClient:
             raise GatewayRejected(str(answer.get("ResponseCode")), str(answer))
         return StkAccepted(str(answer.get("MerchantRequestID", "")),
                            str(answer["CheckoutRequestID"]))
+
+    def query(self, payment: Payment) -> StkStatus:
+        """STK Query. Both "still processing" forms mean pending, never failed:
+        HTTP 500 ``500.001.1001`` "The transaction is being processed", and HTTP 200
+        ``ResultCode "4999"``."""
+        timestamp, password = stk_credentials(
+            self._s.mpesa_shortcode, self._s.mpesa_passkey, datetime.now(UTC))
+        body = {"BusinessShortCode": self._s.mpesa_shortcode, "Password": password,
+                "Timestamp": timestamp, "CheckoutRequestID": payment.checkout_request_id}
+        try:
+            answer = self._call("/mpesa/stkpushquery/v1/query", body)
+        except GatewayUnavailable as error:
+            if "being processed" in str(error).lower():
+                return StkStatus(pending=True)
+            raise
+        code = normalise_code(answer.get("ResultCode")) if "ResultCode" in answer else None
+        if code is None or code == STILL_PROCESSING:
+            return StkStatus(pending=True)
+        return StkStatus(False, code, str(answer.get("ResultDesc") or ""))
 
     def pay(self, payout: Payout) -> str:
         """B2C v3: our OriginatorConversationID makes a second send of it a refused duplicate."""
@@ -158,6 +185,11 @@ def _json_or_error(response: requests.Response) -> dict[str, Any]:
 
 
 def _classify(error: DarajaError) -> Exception:
+    message = error.message.lower()
+    if "unable to lock subscriber" in message:
+        return PhoneBusy(str(error))  # a prompt is open on the phone: nothing was created
+    if "being processed" in message:
+        return GatewayUnavailable(str(error))  # STK Query's older "pending" form
     if error.code in TRANSIENT or error.status in (502, 503, 504):
         # includes "Duplicate OriginatorConversationID." (500.002.1001): pay() tells it apart
         return GatewayUnavailable(str(error))

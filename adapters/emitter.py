@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sentry_sdk
 from flask_socketio import SocketIO
 
 from adapters.presenters import present_deal, present_notification, present_payment
@@ -36,6 +37,13 @@ class SocketNotifier:
 
     def wallet_changed(self, user_id: str, balance: int) -> None:
         self._emit("wallet:updated", {"balance": balance, "currency": CURRENCY}, user_id)
+
+    def alert(self, message: str, **context: str) -> None:
+        log.error(message, extra={"alert": True, **context})
+        with sentry_sdk.new_scope() as scope:
+            for key, value in context.items():
+                scope.set_tag(key, value)
+            sentry_sdk.capture_message(message, level="error")
 
     def _emit(self, event: str, data: dict[str, object], *user_ids: str) -> None:
         for user_id in dict.fromkeys(user_ids):

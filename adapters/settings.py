@@ -49,6 +49,7 @@ class Settings:
     mpesa_initiator_password: str = field(default="Safaricom999!*!", repr=False)  # sandbox's
     mpesa_certificate_path: str | None = None
     mpesa_security_credential: str | None = field(default=None, repr=False)
+    mpesa_callback_allowed_ips: tuple[str, ...] = ()  # addresses or CIDRs; empty: any
     payout_status_after_s: int = 60
     payout_requeue_after_s: int = 60
     mpesa_connect_timeout_s: float = 5.0
@@ -60,6 +61,7 @@ class Settings:
     ratelimit_auth: str = "20/minute"
     ratelimit_default: str = "600/minute"
     fee_rate_bps: int = 0
+    stk_query_delays_s: tuple[int, ...] = (60, 60, 120, 240, 480, 960, 1920)
     log_level: str = "INFO"
 
     @property
@@ -108,6 +110,9 @@ class Settings:
                                                 d.mpesa_initiator_password),
             "mpesa_certificate_path": env.str("MPESA_CERTIFICATE_PATH", None) or None,
             "mpesa_security_credential": env.str("MPESA_SECURITY_CREDENTIAL", None) or None,
+            "mpesa_callback_allowed_ips": tuple(env.list("MPESA_CALLBACK_ALLOWED_IPS", [])),
+            "stk_query_delays_s": tuple(env.list("STK_QUERY_DELAYS_S", list(d.stk_query_delays_s),
+                                                 subcast=int)),
             "payout_status_after_s": env.int("PAYOUT_STATUS_AFTER_S", d.payout_status_after_s),
             "payout_requeue_after_s": env.int("PAYOUT_REQUEUE_AFTER_S", d.payout_requeue_after_s),
             "mpesa_connect_timeout_s": env.float("MPESA_CONNECT_TIMEOUT_S",

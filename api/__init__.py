@@ -12,6 +12,7 @@ from adapters.container import Container, build
 from adapters.observability import configure_logging, init_sentry
 from adapters.settings import Settings
 from api import (
+    admin,
     auth,
     callbacks,
     cli,
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     tokens.init(app)
     api = errors.EnvelopeApi(app)
     for blueprint in (auth.blp, deals.blp, lifecycle.blp, payments.blp, wallet.blp,
-                      notifications.blp, health.blp):
+                      notifications.blp, admin.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
     errors.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 
@@ -40,13 +41,29 @@ def receive(kind: str, token: str) -> ResponseReturnValue:
         json.loads(raw)
     except ValueError:
         return error(400, "BAD_REQUEST", "the body is not JSON")
-    stored = c.callbacks.store(kind, raw, request.remote_addr, c.ctx.clock.now())
+    source = request.remote_addr
+    if not _allowed(source, c.settings.mpesa_callback_allowed_ips):
+        # Kept as evidence and flagged for an operator, never processed.
+        c.callbacks.store(kind, raw, source, c.ctx.clock.now(), refused="source_not_allowed")
+        log.warning("callback from an address not on the allow-list", extra={"source": source})
+        return error(403, "FORBIDDEN", "this address may not send callbacks")
+    stored = c.callbacks.store(kind, raw, source, c.ctx.clock.now())
     if not stored.duplicate or stored.item.status == "received":
         try:
             broker().process_callback(stored.item.id)
         except Exception:  # stored durably: the janitor re-enqueues what was not processed
             log.exception("could not enqueue a stored callback", extra={"callback": stored.item.id})
     return jsonify(ACCEPTED), 200
+
+
+def _allowed(source: str | None, allow: tuple[str, ...]) -> bool:
+    if not allow:
+        return True
+    try:
+        address = ipaddress.ip_address(source or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allow)
 
 
 for _path, _kind in ROUTES.items():

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import IllegalTransitionError
-from domain.mpesa import StkResult
+from domain.mpesa import SUCCESS, StkResult
 
 
 class PaymentStatus(StrEnum):
@@ -24,6 +24,8 @@ class PaymentTrigger(StrEnum):
     REJECT = "reject"  # Daraja refused the push synchronously
     SUCCEED = "succeed"
     FAIL = "fail"
+    LOSE = "lose"  # sent, but no answer came back: the outcome is unknown
+    LATE_SUCCEED = "late_succeed"  # M-Pesa says paid after we had closed it as failed
 
 
 P, PT = PaymentStatus, PaymentTrigger
@@ -32,6 +34,8 @@ PAYMENT_TRANSITIONS: dict[tuple[PaymentStatus, PaymentTrigger], PaymentStatus] =
     (P.QUEUED, PT.REJECT): P.FAILED,
     (P.PENDING, PT.SUCCEED): P.SUCCESS,
     (P.PENDING, PT.FAIL): P.FAILED,
+    (P.QUEUED, PT.LOSE): P.PENDING,
+    (P.FAILED, PT.LATE_SUCCEED): P.SUCCESS,
 }
 del P, PT
 
@@ -45,6 +49,8 @@ class Verdict(StrEnum):
     FAIL = "fail"
     MISMATCH = "mismatch"  # the result does not match what we asked: move no money
     ALREADY_FINAL = "already_final"
+    ADD_RECEIPT = "add_receipt"  # confirmed by a query before; the callback brings the receipt
+    LATE_CREDIT = "late_credit"  # paid after all, after we had closed it as failed
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Payment:
     result_desc: str | None = None
     paid_at: datetime | None = None
     push_started_at: datetime | None = None  # set just before the STK push goes out
+    outcome_unknown: bool = False  # sent, no CheckoutRequestID came back
+    checks: int = 0  # STK Queries made (or, when the outcome is unknown, rounds waited)
+    next_check_at: datetime | None = None
+    late: bool = False  # succeeded after having been closed as failed: flagged for review
     version: int = 1
 
     @property
@@ -95,33 +105,71 @@ class Payment:
                                    version=self.version + 1)
 
     def accepted(self, merchant_request_id: str, checkout_request_id: str,
-                 now: datetime) -> Payment:
+                 now: datetime, first_check_at: datetime | None = None) -> Payment:
         return self._move(
-            PaymentTrigger.ACCEPT, now,
-            merchant_request_id=merchant_request_id, checkout_request_id=checkout_request_id,
+            PaymentTrigger.ACCEPT, now, merchant_request_id=merchant_request_id,
+            checkout_request_id=checkout_request_id, next_check_at=first_check_at,
         )
+
+    def lost(self, now: datetime, first_check_at: datetime | None) -> Payment:
+        """The push may have reached the phone; a callback naming this phone and amount, or
+        the reconciliation schedule running out, will settle it."""
+        return self._move(PaymentTrigger.LOSE, now, outcome_unknown=True,
+                          next_check_at=first_check_at)
+
+    def checked(self, now: datetime, next_at: datetime | None) -> Payment:
+        return dataclasses.replace(self, checks=self.checks + 1, next_check_at=next_at,
+                                   updated_at=now, version=self.version + 1)
+
+    def adopted(self, checkout_request_id: str, now: datetime) -> Payment:
+        """A callback for a push whose answer we never got: now we know its id."""
+        return dataclasses.replace(self, checkout_request_id=checkout_request_id,
+                                   outcome_unknown=False, updated_at=now,
+                                   version=self.version + 1)
+
+    def confirmed(self, code: str, description: str, now: datetime) -> Payment:
+        """STK Query's final answer: it proves the outcome but carries no receipt."""
+        trigger = PaymentTrigger.SUCCEED if code == SUCCESS else PaymentTrigger.FAIL
+        return self._move(trigger, now, result_code=code, result_desc=description,
+                          paid_at=now if code == SUCCESS else None, next_check_at=None)
+
+    def with_receipt(self, receipt: str, now: datetime) -> Payment:
+        return dataclasses.replace(self, receipt=receipt, updated_at=now,
+                                   version=self.version + 1)
 
     def rejected(self, code: str, description: str, now: datetime) -> Payment:
         return self._move(PaymentTrigger.REJECT, now, result_code=code, result_desc=description)
 
     def judge(self, result: StkResult) -> Verdict:
         """Decide, without changing anything, what ``result`` means for this payment."""
-        if not self.is_open:
-            return Verdict.ALREADY_FINAL
         if result.checkout_request_id != self.checkout_request_id:
             return Verdict.MISMATCH
         if not result.succeeded:
-            return Verdict.FAIL
-        if not _same_amount(result.amount, self.amount):
+            return Verdict.FAIL if self.is_open else Verdict.ALREADY_FINAL
+        if not self._matches(result):
             return Verdict.MISMATCH
-        if result.phone is not None and result.phone != self.phone:
-            return Verdict.MISMATCH
-        if not result.receipt:
-            return Verdict.MISMATCH
+        if self.status is PaymentStatus.SUCCESS:
+            return Verdict.ADD_RECEIPT if self.receipt is None else Verdict.ALREADY_FINAL
+        if self.status is PaymentStatus.FAILED:
+            return Verdict.LATE_CREDIT
         return Verdict.CREDIT
+
+    def _matches(self, result: StkResult) -> bool:
+        return (_same_amount(result.amount, self.amount) and bool(result.receipt)
+                and (result.phone is None or result.phone == self.phone))
+
+    def matches_unknown(self, result: StkResult) -> bool:
+        """Could ``result`` be the answer to this push whose CheckoutRequestID we never got?"""
+        return (self.outcome_unknown and self.checkout_request_id is None and result.succeeded
+                and result.phone == self.phone and self._matches(result))
 
     def settled(self, result: StkResult, now: datetime) -> Payment:
         """The payment after an authoritative result that ``judge`` found credible."""
+        if result.succeeded and self.status is PaymentStatus.FAILED:
+            return self._move(
+                PaymentTrigger.LATE_SUCCEED, now, receipt=result.receipt, paid_at=now,
+                result_code=result.result_code, result_desc=result.result_desc, late=True,
+            )
         if result.succeeded:
             return self._move(
                 PaymentTrigger.SUCCEED, now, receipt=result.receipt, paid_at=now,

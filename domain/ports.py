@@ -77,6 +77,16 @@ class PaymentRepository(Protocol):
     def by_idempotency_key(self, payer_id: str, key: str) -> Payment | None: ...
     def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None: ...
     def open_for_deal(self, deal_id: str) -> Payment | None: ...
+    def unknown_outcome_for(self, phone: str) -> Payment | None:
+        """The newest payment to ``phone`` whose push got no answer (pending or closed)."""
+
+    def open_push_to(self, phone: str, other_than: str) -> Payment | None:
+        """Another payment whose prompt may still be open on ``phone``."""
+
+    def due_for_check(self, now: datetime, limit: int) -> Sequence[Payment]:
+        """Pending payments whose next reconciliation check is at or before ``now``."""
+
+    def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]: ...
     def for_deal(self, deal_id: str) -> Sequence[Payment]: ...
     def save(self, payment: Payment, expected_version: int) -> None:
         """Compare-and-set on version; raises ConcurrencyError when somebody else won."""
@@ -126,6 +136,7 @@ class NotificationRepository(Protocol):
 
 class TaskQueue(Protocol):
     def request_stk_push(self, payment_id: str) -> None: ...
+    def query_stk(self, payment_id: str) -> None: ...
     def request_b2c(self, payout_id: str) -> None: ...
     def query_payout_status(self, payout_id: str, delay_s: int = 0) -> None: ...
 
@@ -138,6 +149,9 @@ class Notifier(Protocol):
     def wallet_changed(self, user_id: str, balance: int) -> None: ...
     def notify(self, notification: Notification) -> None:
         """Emit a stored notification to its person."""
+
+    def alert(self, message: str, **context: str) -> None:
+        """Tell the operators (error log and Sentry): a person should look at this."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,22 @@ class B2cGateway(Protocol):
         OriginatorConversationID (the answer comes later, as a callback)."""
 
 
+@dataclass(frozen=True)
+class StkStatus:
+    """STK Query's answer: ``pending`` (either form Daraja uses), or final with its code."""
+
+    pending: bool
+    result_code: str | None = None
+    result_desc: str | None = None
+
+
+class PhoneBusy(GatewayUnavailable):
+    """Another prompt is open on the phone: try again in a minute (nothing was created)."""
+
+
 class StkGateway(Protocol):
+    def query(self, payment: Payment) -> StkStatus: ...
+
     def push(self, payment: Payment, account_reference: str) -> StkAccepted:
         """Send the STK push.
 

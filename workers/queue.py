@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import Celery
 
 REQUEST_STK_PUSH = "payments.request_stk_push"
+QUERY_STK = "payments.query_stk"
+RECONCILE_PAYMENTS = "payments.reconcile"
 PROCESS_CALLBACK = "callbacks.process"
 REQUEST_B2C = "payouts.request_b2c"
 QUERY_PAYOUT_STATUS = "payouts.query_status"
@@ -20,6 +22,9 @@ class CeleryTaskQueue:
 
     def request_stk_push(self, payment_id: str) -> None:
         self._app.send_task(REQUEST_STK_PUSH, args=[payment_id])
+
+    def query_stk(self, payment_id: str) -> None:
+        self._app.send_task(QUERY_STK, args=[payment_id])
 
     def process_callback(self, callback_id: str) -> None:
         self._app.send_task(PROCESS_CALLBACK, args=[callback_id])

@@ -9,8 +9,8 @@ from celery import Task
 
 from adapters.container import Container, build
 from domain.errors import ConcurrencyError
-from domain.ports import GatewayUnavailable
-from domain.services import callbacks, lifecycle, payments, payouts
+from domain.ports import GatewayUnavailable, PhoneBusy
+from domain.services import callbacks, lifecycle, payments, payouts, reconcile
 from workers import queue
 from workers.celery_app import app, settings
 
@@ -24,6 +24,7 @@ RETRY = {
     "ignore_result": True,
 }
 MATCH_WINDOW = timedelta(minutes=2)  # how long a callback may wait for our own write
+PHONE_BUSY_RETRY_S = 30
 
 
 @cache
@@ -37,10 +38,24 @@ def _as_of(now: str | None) -> datetime:
     return datetime.fromisoformat(now) if now else container().ctx.clock.now()
 
 
-@app.task(name=queue.REQUEST_STK_PUSH, **RETRY)
-def request_stk_push(payment_id: str) -> None:
+@app.task(name=queue.REQUEST_STK_PUSH, bind=True, **RETRY)
+def request_stk_push(self: Task, payment_id: str) -> None:
     c = container()
-    payments.send_stk_push(c.ctx, c.gateway(), payment_id)
+    try:
+        payments.send_stk_push(c.ctx, c.gateway(), payment_id)
+    except PhoneBusy as busy:  # a prompt is open on that phone: wait for it to close
+        raise self.retry(countdown=PHONE_BUSY_RETRY_S, max_retries=10, exc=busy) from None
+
+
+@app.task(name=queue.QUERY_STK, **RETRY)
+def query_stk(payment_id: str) -> None:
+    c = container()
+    reconcile.query_stk(c.ctx, c.gateway(), payment_id)
+
+
+@app.task(name=queue.RECONCILE_PAYMENTS, **RETRY)
+def reconcile_payments(now: str | None = None) -> dict[str, int]:
+    return reconcile.reconcile_payments(container().ctx, _as_of(now))
 
 
 @app.task(name=queue.PROCESS_CALLBACK, bind=True, **RETRY)

@@ -24,16 +24,19 @@ class MongoCallbacks:
     def __init__(self, db: Database[Doc]) -> None:
         self._c = db["mpesa_callbacks"]
 
-    def store(self, kind: str, raw: bytes, source_ip: str | None, now: datetime) -> Stored:
+    def store(self, kind: str, raw: bytes, source_ip: str | None, now: datetime,
+              refused: str | None = None) -> Stored:
         """Write the body once; the same body again is recorded as a repeat, not a new callback."""
         key = hashlib.sha256(kind.encode() + b"\0" + raw).hexdigest()
         text = raw.decode("utf-8", errors="replace")
         try:
+            status = "flagged" if refused else "received"
             self._c.insert_one({
                 "_id": key, "kind": kind, "raw": text, "sourceIp": source_ip, "receivedAt": now,
-                "status": "received", "repeats": 0,
+                "status": status, "repeats": 0,
+                "processed": {"outcome": refused, "at": now} if refused else None,
             })
-            return Stored(InboxItem(key, kind, text, now, "received"), duplicate=False)
+            return Stored(InboxItem(key, kind, text, now, status), duplicate=False)
         except DuplicateKeyError:
             doc = self._c.find_one_and_update(
                 {"_id": key}, {"$inc": {"repeats": 1}, "$set": {"lastRepeat": {"at": now}}},
@@ -48,6 +51,14 @@ class MongoCallbacks:
         if doc is None:
             return None
         return InboxItem(doc["_id"], doc["kind"], doc["raw"], doc["receivedAt"], doc["status"])
+
+    def find(self, status: str | None, page: int, limit: int) -> tuple[list[Doc], int]:
+        """For operators: stored callbacks, newest first, optionally by status."""
+        selector: Doc = {} if status is None else {"status": status}
+        total = self._c.count_documents(selector)
+        cursor = (self._c.find(selector).sort([("receivedAt", -1), ("_id", -1)])
+                  .skip((page - 1) * limit).limit(limit))
+        return list(cursor), total
 
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
         self._c.update_one(

@@ -35,6 +35,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("openFor", ASCENDING)], unique=True, name="one_open_per_deal",
                    partialFilterExpression={"openFor": STRING}),
         IndexModel([("dealId", ASCENDING), ("createdAt", ASCENDING)], name="deal_payments"),
+        IndexModel([("phone", ASCENDING), ("status", ASCENDING)], name="phone_status"),
+        IndexModel([("status", ASCENDING), ("nextCheckAt", ASCENDING)], name="status_next_check"),
         IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
     ],
     "payouts": [

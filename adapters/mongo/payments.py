@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -12,7 +13,8 @@ from domain.errors import ConcurrencyError
 from domain.payments import Payment, PaymentStatus
 
 _OPTIONAL = ("merchantRequestId", "checkoutRequestId", "receipt", "resultCode", "resultDesc",
-             "paidAt", "pushStartedAt", "openFor")
+             "paidAt", "pushStartedAt", "openFor", "nextCheckAt")
+PROMPT_LIFETIME = timedelta(minutes=3)  # a prompt older than this has expired on the phone
 
 
 class MongoPayments:
@@ -42,6 +44,27 @@ class MongoPayments:
     def open_for_deal(self, deal_id: str) -> Payment | None:
         return _from_doc(self._c.find_one({"openFor": deal_id}))
 
+    def unknown_outcome_for(self, phone: str) -> Payment | None:
+        doc = self._c.find_one({"phone": phone, "outcomeUnknown": True,
+                                "checkoutRequestId": {"$exists": False}},
+                               sort=[("createdAt", -1)])
+        return _from_doc(doc)
+
+    def open_push_to(self, phone: str, other_than: str) -> Payment | None:
+        since = datetime.now(UTC) - PROMPT_LIFETIME
+        doc = self._c.find_one({"phone": phone, "_id": {"$ne": other_than},
+                                "status": {"$in": ["queued", "pending"]},
+                                "pushStartedAt": {"$gte": since}})
+        return _from_doc(doc)
+
+    def due_for_check(self, now: datetime, limit: int) -> Sequence[Payment]:
+        docs = self._c.find({"status": "pending", "nextCheckAt": {"$lte": now}}).limit(limit)
+        return [p for p in map(_from_doc, docs) if p is not None]
+
+    def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]:
+        docs = self._c.find({"status": "queued", "updatedAt": {"$lt": before}}).limit(limit)
+        return [p for p in map(_from_doc, docs) if p is not None]
+
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         docs = self._c.find({"dealId": deal_id}).sort([("createdAt", 1), ("_id", 1)])
         return [p for p in map(_from_doc, docs) if p is not None]
@@ -66,6 +89,8 @@ def _to_doc(p: Payment) -> Doc:
         "merchantRequestId": p.merchant_request_id, "checkoutRequestId": p.checkout_request_id,
         "receipt": p.receipt, "resultCode": p.result_code, "resultDesc": p.result_desc,
         "paidAt": p.paid_at, "pushStartedAt": p.push_started_at,
+        "outcomeUnknown": p.outcome_unknown, "checks": p.checks, "nextCheckAt": p.next_check_at,
+        "late": p.late,
         "openFor": p.deal_id if p.is_open else None,
     }
     # Absent, not null: the partial unique indexes only cover strings that are there.
@@ -84,4 +109,6 @@ def _from_doc(doc: Doc | None) -> Payment | None:
         checkout_request_id=doc.get("checkoutRequestId"), receipt=doc.get("receipt"),
         result_code=doc.get("resultCode"), result_desc=doc.get("resultDesc"),
         paid_at=doc.get("paidAt"), push_started_at=doc.get("pushStartedAt"),
+        outcome_unknown=bool(doc.get("outcomeUnknown")), checks=doc.get("checks", 0),
+        next_check_at=doc.get("nextCheckAt"), late=bool(doc.get("late")),
     )

@@ -33,7 +33,8 @@ class NotYetMatched(Exception):
     """The callback names a CheckoutRequestID we have not stored yet (it may beat our write)."""
 
 
-SUSPICIOUS = {Outcome.UNKNOWN_PAYMENT, Outcome.MISMATCH, Outcome.CREDITED_TO_WALLET}
+SUSPICIOUS = {Outcome.UNKNOWN_PAYMENT, Outcome.MISMATCH, Outcome.CREDITED_TO_WALLET,
+              Outcome.LATE_CREDIT}
 
 
 def process_callback(ctx: Context, inbox: CallbackInbox, callback_id: str,

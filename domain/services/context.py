@@ -33,3 +33,7 @@ class Context:
     payouts: PayoutRepository
     notifications: NotificationRepository
     fee_rate_bps: int = 0  # platform fee taken from the seller's share at release
+    # Seconds before each STK Query of a pending payment (docs/reconciliation.md); when they
+    # run out with no final answer the payment is closed as failed, reason "UNRESOLVED".
+    stk_query_delays_s: tuple[int, ...] = (60, 60, 120, 240, 480, 960, 1920)
+    requeue_after_s: int = 60  # a payment still queued this long had its task lost

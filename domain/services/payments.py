@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain import ledger
@@ -14,6 +15,7 @@ from domain.ports import (
     GatewayOutcomeUnknown,
     GatewayRejected,
     GatewayUnavailable,
+    PhoneBusy,
     StkGateway,
 )
 from domain.services.announce import kes, tell, wallet_moved
@@ -81,7 +83,8 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
 
     The claim (``push_started_at``) is saved before sending. A run that finds it already
     set is a redelivery after a crash mid-push: the first push may have reached the phone,
-    so it is never sent again; the attempt is closed as ``OUTCOME_UNKNOWN``.
+    so it is never sent again; the payment waits, outcome unknown, for a callback naming its
+    phone and amount, or for the reconciliation schedule to run out.
     """
     payment = ctx.payments.get(payment_id)
     if payment is None or payment.status is not PaymentStatus.QUEUED:
@@ -91,15 +94,23 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
     if deal is None or deal.status is not DealStatus.PENDING:
         updated = payment.rejected("DEAL_NOT_PAYABLE", "the deal can no longer be paid", now)
     elif payment.push_started_at is not None:
-        updated = payment.rejected("OUTCOME_UNKNOWN", "a push was started and not recorded", now)
+        updated = payment.lost(now, first_check_at(ctx, now))
     else:
+        if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
+            raise PhoneBusy("another prompt may still be open on this phone")
         claimed = payment.pushing(now)
         ctx.payments.save(claimed, expected_version=payment.version)  # one worker wins
         payment, updated = claimed, _push(ctx, gateway, claimed, deal)
     ctx.payments.save(updated, expected_version=payment.version)
-    if deal is not None:
+    if updated.status is PaymentStatus.FAILED:
+        tell_failed(ctx, updated)
+    elif deal is not None:
         ctx.notifier.payment_changed(updated, deal)
     return updated
+
+
+def first_check_at(ctx: Context, now: datetime) -> datetime:
+    return now + timedelta(seconds=ctx.stk_query_delays_s[0])
 
 
 def _push(ctx: Context, gateway: StkGateway, payment: Payment, deal: Deal) -> Payment:
@@ -112,11 +123,10 @@ def _push(ctx: Context, gateway: StkGateway, payment: Payment, deal: Deal) -> Pa
         raise
     except GatewayRejected as refused:
         return payment.rejected(refused.code, refused.description, now)
-    except GatewayOutcomeUnknown as silence:
-        # No CheckoutRequestID, so nothing to query: close the attempt so the buyer can
-        # try again, and let a callback that still comes be flagged as unmatched.
-        return payment.rejected("OUTCOME_UNKNOWN", str(silence), now)
-    return payment.accepted(answer.merchant_request_id, answer.checkout_request_id, now)
+    except GatewayOutcomeUnknown:
+        return payment.lost(now, first_check_at(ctx, now))
+    return payment.accepted(answer.merchant_request_id, answer.checkout_request_id, now,
+                            first_check_at(ctx, now))
 
 
 class Outcome(StrEnum):
@@ -127,6 +137,7 @@ class Outcome(StrEnum):
     MISMATCH = "mismatch"
     ALREADY_FINAL = "already_final"
     STATUS_QUERIED = "status_queried"  # no verdict: a Transaction Status query will decide
+    LATE_CREDIT = "late_credit"  # paid after we had closed it as failed: credited, flagged
 
 
 @dataclass(frozen=True)
@@ -137,27 +148,51 @@ class Settlement:
 
 def settle_stk_result(ctx: Context, result: StkResult) -> Settlement:
     """Apply M-Pesa's verdict on one STK push. Safe to run any number of times."""
-    payment = ctx.payments.by_checkout_request_id(result.checkout_request_id)
+    payment = ctx.payments.by_checkout_request_id(result.checkout_request_id) \
+        or _adopt_unknown(ctx, result)
     if payment is None:
         return Settlement(Outcome.UNKNOWN_PAYMENT)
     verdict = payment.judge(result)
     if verdict is Verdict.MISMATCH:
         return Settlement(Outcome.MISMATCH, payment)
+    if verdict is Verdict.ADD_RECEIPT:  # a query confirmed it; the callback brings the receipt
+        with_receipt = payment.with_receipt(result.receipt or "", ctx.clock.now())
+        ctx.payments.save(with_receipt, expected_version=payment.version)
+        fund_deal(ctx, with_receipt)
+        return Settlement(Outcome.ALREADY_FINAL, with_receipt)
     if verdict is Verdict.ALREADY_FINAL:  # finish what a crashed earlier run started
         if payment.status is PaymentStatus.SUCCESS:
-            _fund_deal(ctx, payment)
+            fund_deal(ctx, payment)
         elif payment.status is PaymentStatus.FAILED:
-            _tell_failed(ctx, payment)
+            tell_failed(ctx, payment)
         return Settlement(Outcome.ALREADY_FINAL, payment)
     settled = payment.settled(result, ctx.clock.now())
     ctx.payments.save(settled, expected_version=payment.version)
     if verdict is Verdict.FAIL:
-        _tell_failed(ctx, settled)
+        tell_failed(ctx, settled)
         return Settlement(Outcome.FAILED, settled)
-    return Settlement(_fund_deal(ctx, settled), settled)
+    outcome = fund_deal(ctx, settled)
+    if verdict is Verdict.LATE_CREDIT:
+        ctx.notifier.alert("late STK success after the payment was closed as failed",
+                           payment=settled.id, deal=settled.deal_id, outcome=outcome.value)
+        return Settlement(Outcome.LATE_CREDIT, settled)
+    return Settlement(outcome, settled)
 
 
-def _tell_failed(ctx: Context, payment: Payment) -> None:
+def _adopt_unknown(ctx: Context, result: StkResult) -> Payment | None:
+    """A success for a push whose answer we lost: the one open push to that phone, same
+    amount (at most one push per phone is open at a time, so the match is unambiguous)."""
+    if not result.succeeded or result.phone is None:
+        return None
+    candidate = ctx.payments.unknown_outcome_for(result.phone)
+    if candidate is None or not candidate.matches_unknown(result):
+        return None
+    adopted = candidate.adopted(result.checkout_request_id, ctx.clock.now())
+    ctx.payments.save(adopted, expected_version=candidate.version)
+    return adopted
+
+
+def tell_failed(ctx: Context, payment: Payment) -> None:
     deal = ctx.deals.get(payment.deal_id)
     if deal is None:
         return
@@ -167,7 +202,7 @@ def _tell_failed(ctx: Context, payment: Payment) -> None:
          f"({payment.result_desc}); you can pay again", deal_id=deal.id)
 
 
-def _fund_deal(ctx: Context, payment: Payment) -> Outcome:
+def fund_deal(ctx: Context, payment: Payment) -> Outcome:
     """Ledger hold, deal ``active``, timeline event: each step idempotent, in that order."""
     now = ctx.clock.now()
     ctx.ledger.post(ledger.fund_escrow(payment.id, payment.deal_id, payment.amount, now))
