@@ -50,6 +50,7 @@ class Settings:
     mpesa_certificate_path: str | None = None
     mpesa_security_credential: str | None = field(default=None, repr=False)
     mpesa_callback_allowed_ips: tuple[str, ...] = ()  # addresses or CIDRs; empty: any
+    callback_match_window_s: int = 120
     payout_status_after_s: int = 60
     payout_requeue_after_s: int = 60
     mpesa_connect_timeout_s: float = 5.0
@@ -113,6 +114,8 @@ class Settings:
             "mpesa_callback_allowed_ips": tuple(env.list("MPESA_CALLBACK_ALLOWED_IPS", [])),
             "stk_query_delays_s": tuple(env.list("STK_QUERY_DELAYS_S", list(d.stk_query_delays_s),
                                                  subcast=int)),
+            "callback_match_window_s": env.int("CALLBACK_MATCH_WINDOW_S",
+                                               d.callback_match_window_s),
             "payout_status_after_s": env.int("PAYOUT_STATUS_AFTER_S", d.payout_status_after_s),
             "payout_requeue_after_s": env.int("PAYOUT_REQUEUE_AFTER_S", d.payout_requeue_after_s),
             "mpesa_connect_timeout_s": env.float("MPESA_CONNECT_TIMEOUT_S",

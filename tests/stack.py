@@ -40,6 +40,12 @@ class Stack:
         self.processes[name] = services.spawn(
             command, env={**self.env, **(extra_env or {})}, log=self.log(name), cwd=ROOT)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and its children: no clean shutdown, no requeue on the way out."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, 9)
+        process.wait(10)
+
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process is not None:
@@ -61,7 +67,7 @@ class Stack:
             self.stop(name)
 
 
-def start_stack(callback_delay_ms: int = 150) -> Stack:
+def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
     workdir = Path(tempfile.mkdtemp(prefix="escrow-test-"))
     ports = {name: str(services.free_port()) for name in
              ("API_PORT", "SANDBOX_PORT", "EMBEDDED_REDIS_PORT", "EMBEDDED_MONGO_PORT")}
@@ -79,10 +85,11 @@ def start_stack(callback_delay_ms: int = 150) -> Stack:
         "SANDBOX_CALLBACK_DELAY_MS": str(callback_delay_ms),
         "PAYOUT_STATUS_AFTER_S": "2", "PAYOUT_REQUEUE_AFTER_S": "60",
         "FEE_RATE_BPS": "250",  # 2.5 %, so that every ending shows the fee
-        "STK_QUERY_DELAYS_S": "1,1,2",  # the janitor runs only when a test sends its task
+        "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "5",  # the janitor runs only when a test sends its task
         "RATELIMIT_AUTH": "1000/minute", "RATELIMIT_DEFAULT": "10000/minute",
         "LOG_LEVEL": "INFO",
     }
+    env.update(extra_env)
     stack = Stack(workdir, env)
     (workdir / "mongo").mkdir()
     env.update(services.sandbox_keys(workdir))

@@ -23,7 +23,9 @@ RETRY = {
     "acks_late": True,
     "ignore_result": True,
 }
-MATCH_WINDOW = timedelta(minutes=2)  # how long a callback may wait for our own write
+# How long a callback naming an unknown CheckoutRequestID waits for our own write (it may beat
+# the worker that records the push's answer) before it is flagged.
+MATCH_WINDOW = timedelta(seconds=settings.callback_match_window_s)
 PHONE_BUSY_RETRY_S = 30
 
 

@@ -1,0 +1,99 @@
+"""A slow M-Pesa, a faulty M-Pesa, and a worker killed mid-push: every payment ends right, once."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from tests.helpers import (
+    Api,
+    database,
+    open_deal,
+    pay,
+    register,
+    run_task,
+    wait_for_payment,
+    wait_until,
+)
+from tests.stack import Stack
+
+
+def _phone() -> str:
+    return f"25471{random.randrange(10**7):07d}"  # a fresh subscriber: nobody else's prompt
+
+
+def _pushes(stack: Stack, phone: str) -> list[dict[str, Any]]:
+    items = requests.get(f"{stack.sandbox}/sandbox/requests", timeout=10,
+                         params={"path": "/mpesa/stkpush/v1/processrequest",
+                                 "phone": phone}).json()["items"]
+    return [item for item in items if item["status"] == 200]
+
+
+def test_a_slow_mpesa_does_not_slow_the_api(slow_stack: Stack) -> None:
+    seller, buyer = register(slow_stack, "seller"), register(slow_stack, "buyer")
+    deal = open_deal(buyer, seller, amount=400)
+    started = time.perf_counter()
+    response = pay(buyer, deal["id"], _phone())
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 202
+    # Daraja takes 3 s to answer; the API never waits for it (it only records and enqueues).
+    assert elapsed < 1.5, f"pay took {elapsed:.2f}s with a 3 s Daraja"
+    wait_for_payment(buyer, response.json()["data"]["id"], "success", timeout=30)
+
+
+def test_a_worker_killed_mid_push_still_ends_the_payment_once(slow_stack: Stack) -> None:
+    seller, buyer = register(slow_stack, "seller"), register(slow_stack, "buyer")
+    deal, phone = open_deal(buyer, seller, amount=450), _phone()
+    payment = pay(buyer, deal["id"], phone).json()["data"]
+    db = database(slow_stack)
+    wait_until(lambda: db.payments.find_one({"_id": payment["id"],
+                                             "pushStartedAt": {"$exists": True}}),
+               what="the worker to claim the push")  # the push is now on the wire, for 3 s
+    slow_stack.kill("worker")
+    slow_stack.start_worker()
+    later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+
+    def settled() -> Any:
+        run_task(slow_stack, "payments.reconcile", now=later)  # beat, a little later
+        found = buyer.data("GET", f"/api/payments/{payment['id']}")
+        return found if found["status"] == "success" else None
+
+    paid = wait_until(settled, timeout=45, every=1.0, what="the killed push to settle")
+    assert paid["reference"]  # matched to its callback by phone and amount
+    assert len(_pushes(slow_stack, phone)) == 1  # never pushed twice
+    assert buyer.data("GET", f"/api/transactions/{deal['id']}")["status"] == "active"
+    assert len(buyer.data("GET", f"/api/transactions/{deal['id']}/ledger")["postings"]) == 1
+
+
+def test_fifty_payments_through_a_faulty_mpesa_all_succeed_once(faulty_stack: Stack) -> None:
+    seller = register(faulty_stack, "seller")
+    buyers = [register(faulty_stack, "buyer") for _ in range(5)]
+    started: list[tuple[Api, str, str]] = []
+    for i in range(50):
+        buyer = buyers[i % 5]
+        deal = open_deal(buyer, seller, amount=100 + i)
+        phone = _phone()
+        response = pay(buyer, deal["id"], phone)
+        assert response.status_code == 202
+        started.append((buyer, response.json()["data"]["id"], phone))
+
+    def all_settled() -> list[str] | None:
+        statuses = [b.data("GET", f"/api/payments/{pid}")["status"] for b, pid, _ in started]
+        return statuses if all(s in ("success", "failed") for s in statuses) else None
+
+    def settled_with_janitor() -> list[str] | None:
+        run_task(faulty_stack, "payments.reconcile")
+        return all_settled()
+
+    statuses = wait_until(settled_with_janitor, timeout=240, every=2.0, what="50 payments")
+    assert Counter(statuses) == {"success": 50}
+    for _, _, phone in started:
+        assert len(_pushes(faulty_stack, phone)) == 1  # no payment was pushed twice
+    log = requests.get(f"{faulty_stack.sandbox}/sandbox/requests", timeout=10,
+                       params={"path": "/mpesa/stkpush/v1/processrequest"}).json()["items"]
+    assert any(item["status"] == 503 for item in log)  # the faults really happened
