@@ -1,0 +1,54 @@
+"""Callback intake on the real Redis and Mongo-wire server, in process: allow-list and limits."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from adapters.settings import Settings
+from api import create_app
+from tests.helpers import database
+from tests.stack import Stack
+
+BODY = {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": "ws_CO_x",
+                                 "ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}
+
+
+def _client(stack: Stack, **settings: object):  # type: ignore[no-untyped-def]
+    db_name = f"intake_{uuid.uuid4().hex[:6]}"
+    config = Settings(redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
+                      mongo_db=db_name, mpesa_callback_token="tok",
+                      socketio_channel=f"intake-{db_name}", **settings)  # type: ignore[arg-type]
+    return create_app(config).test_client(), database(stack).client[db_name]
+
+
+def test_a_callback_from_outside_the_allow_list_is_refused_and_kept_flagged(
+    stack: Stack,
+) -> None:
+    client, db = _client(stack, mpesa_callback_allowed_ips=("196.201.214.0/24", "10.1.2.3"))
+    refused = client.post("/api/mpesa/stk/callback/tok", json=BODY,
+                          environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "FORBIDDEN"
+    kept = db.mpesa_callbacks.find_one({"sourceIp": "203.0.113.9"})
+    assert kept["status"] == "flagged" and kept["processed"]["outcome"] == "source_not_allowed"
+    assert json.loads(kept["raw"]) == BODY
+    accepted = client.post("/api/mpesa/stk/callback/tok", json=BODY,
+                           environ_base={"REMOTE_ADDR": "196.201.214.200"})
+    assert accepted.status_code == 200 and accepted.json == {"ResultCode": 0,
+                                                             "ResultDesc": "Accepted"}
+
+
+def test_the_same_body_twice_is_stored_once_and_counted(stack: Stack) -> None:
+    client, db = _client(stack)
+    for _ in range(2):
+        assert client.post("/api/mpesa/b2c/result/tok", json={"Result": {"x": 1}}).status_code \
+            == 200
+    stored = list(db.mpesa_callbacks.find({"kind": "b2c_result"}))
+    assert len(stored) == 1 and stored[0]["repeats"] == 1
+
+
+def test_an_oversized_callback_is_413_and_not_stored(stack: Stack) -> None:
+    client, db = _client(stack)
+    huge = {"Body": {"stkCallback": {"pad": "x" * 70_000}}}
+    assert client.post("/api/mpesa/stk/callback/tok", json=huge).status_code == 413
+    assert db.mpesa_callbacks.count_documents({}) == 0
