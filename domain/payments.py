@@ -133,6 +133,13 @@ class Payment:
         return self._move(trigger, now, result_code=code, result_desc=description,
                           paid_at=now if code == SUCCESS else None, next_check_at=None)
 
+    def late_succeeded(self, result: StkResult, now: datetime) -> Payment:
+        """Paid after all, after we had closed it as failed: never dropped, always flagged."""
+        return self._move(
+            PaymentTrigger.LATE_SUCCEED, now, receipt=result.receipt, paid_at=now,
+            result_code=result.result_code, result_desc=result.result_desc, late=True,
+        )
+
     def with_receipt(self, receipt: str, now: datetime) -> Payment:
         return dataclasses.replace(self, receipt=receipt, updated_at=now,
                                    version=self.version + 1)
@@ -166,10 +173,7 @@ class Payment:
     def settled(self, result: StkResult, now: datetime) -> Payment:
         """The payment after an authoritative result that ``judge`` found credible."""
         if result.succeeded and self.status is PaymentStatus.FAILED:
-            return self._move(
-                PaymentTrigger.LATE_SUCCEED, now, receipt=result.receipt, paid_at=now,
-                result_code=result.result_code, result_desc=result.result_desc, late=True,
-            )
+            return self.late_succeeded(result, now)
         if result.succeeded:
             return self._move(
                 PaymentTrigger.SUCCEED, now, receipt=result.receipt, paid_at=now,

@@ -85,7 +85,8 @@ def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
         "SANDBOX_CALLBACK_DELAY_MS": str(callback_delay_ms),
         "PAYOUT_STATUS_AFTER_S": "2", "PAYOUT_REQUEUE_AFTER_S": "60",
         "FEE_RATE_BPS": "250",  # 2.5 %, so that every ending shows the fee
-        "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "5",  # the janitor runs only when a test sends its task
+        # Short reconciliation, for tests; the janitor runs only when a test sends its task.
+        "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "5",
         "RATELIMIT_AUTH": "1000/minute", "RATELIMIT_DEFAULT": "10000/minute",
         "LOG_LEVEL": "INFO",
     }

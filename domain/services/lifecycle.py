@@ -86,7 +86,8 @@ def resolve_dispute(ctx: Context, admin: User, deal_id: str, outcome: str,
     if outcome not in RESOLUTIONS:
         raise InvalidInput("outcome", "must be release, refund or split")
     seller_share = {"release": deal.amount, "refund": 0}.get(outcome, seller_amount)
-    if outcome == "split" and (seller_share is None or not 0 < seller_share < deal.amount):
+    if outcome == "split" and (isinstance(seller_share, bool) or not isinstance(seller_share, int)
+                               or not 0 < seller_share < deal.amount):
         raise InvalidInput("sellerAmount", f"must be between 1 and {deal.amount - 1} for a split")
     if outcome != "split" and seller_amount is not None:
         raise InvalidInput("sellerAmount", "only a split takes a seller amount")
@@ -110,15 +111,21 @@ def _settle(ctx: Context, deal: Deal, trigger: Trigger, actor: str, event: str,
     after = deal.apply(trigger, actor, now, event, note, settlement=settlement, **changes)
     _commit(ctx, deal, after)
     post_settlement(ctx, after)
-    paid = seller_share - fee
+    return after
+
+
+def _announce_settlement(ctx: Context, deal: Deal) -> None:
+    s = deal.settlement
+    assert s is not None
+    paid = s.seller_amount - s.fee
     message = {
         "released": f"'{deal.title}' was released: {kes(paid)} to the seller's wallet",
         "auto_released": f"'{deal.title}' was released automatically after the inspection "
                          f"period: {kes(paid)} to the seller's wallet",
-    }.get(event, f"The dispute on '{deal.title}' was resolved ({event.removeprefix('dispute_')}):"
-                 f" {kes(paid)} to the seller, {kes(deal.amount - seller_share)} to the buyer")
-    tell_parties(ctx, after, event, message)
-    return after
+    }.get(s.kind, f"The dispute on '{deal.title}' was resolved "
+                  f"({s.kind.removeprefix('dispute_')}): {kes(paid)} to the seller, "
+                  f"{kes(s.buyer_amount)} to the buyer")
+    tell_parties(ctx, deal, s.kind, message)
 
 
 def post_settlement(ctx: Context, deal: Deal) -> bool:
@@ -129,8 +136,10 @@ def post_settlement(ctx: Context, deal: Deal) -> bool:
     posted = ctx.ledger.post(ledger.settle_escrow(
         deal.id, deal.buyer_id, deal.seller_id, s.seller_amount, s.buyer_amount, s.fee, s.kind,
         s.settled_at))
-    wallet_moved(ctx, *[u for u, share in ((deal.seller_id, s.seller_amount),
-                                           (deal.buyer_id, s.buyer_amount)) if share])
+    if posted:
+        wallet_moved(ctx, *[u for u, share in ((deal.seller_id, s.seller_amount),
+                                               (deal.buyer_id, s.buyer_amount)) if share])
+    _announce_settlement(ctx, deal)  # stored once per deal version: a no-op when already told
     return posted
 
 

@@ -3,13 +3,14 @@
 Each keeps the contract of its port: compare-and-set on ``version`` (ConcurrencyError),
 idempotent timeline events, notifications and ledger keys (PostingConflict for a different
 posting under a taken key), one open payment per deal. A ``fail_next_*`` attribute makes the
-next call raise, to stand for a crash between two steps of a use case.
+next call raise, to stand for a crash between two steps of a use case; the ledger's
+``before_next_post`` runs once just before a post, to let a concurrent request slip in.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain.deals import Deal, DealStatus, TimelineEvent
@@ -114,6 +115,7 @@ def _matches(deal: Deal, query: DealQuery) -> bool:
 class FakePayments:
     def __init__(self) -> None:
         self.rows: dict[str, Payment] = {}
+        self.one_prompt_per_phone = True
         self.fail_next_save: Exception | None = None
 
     def add(self, payment: Payment) -> Payment:
@@ -141,6 +143,27 @@ class FakePayments:
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         return [p for p in self.rows.values() if p.deal_id == deal_id]
 
+    def unknown_outcome_for(self, phone: str) -> Payment | None:
+        found = [p for p in self.rows.values() if p.phone == phone and p.outcome_unknown
+                 and p.checkout_request_id is None]
+        return max(found, key=lambda p: p.created_at, default=None)
+
+    def open_push_to(self, phone: str, other_than: str) -> Payment | None:
+        """Like the adapter, minus its 3-minute prompt lifetime (no clock here). Tests about
+        other things (the books) may switch the one-prompt-per-phone rule off."""
+        if not self.one_prompt_per_phone:
+            return None
+        return next((p for p in self.rows.values() if p.phone == phone and p.id != other_than
+                     and p.is_open and p.push_started_at is not None), None)
+
+    def due_for_check(self, now: datetime, limit: int) -> Sequence[Payment]:
+        return [p for p in self.rows.values() if p.status.value == "pending"
+                and p.next_check_at is not None and p.next_check_at <= now][:limit]
+
+    def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]:
+        return [p for p in self.rows.values()
+                if p.status.value == "queued" and p.updated_at < before][:limit]
+
     def save(self, payment: Payment, expected_version: int) -> None:
         _raise_pending(self, "fail_next_save")
         current = self.rows.get(payment.id)
@@ -154,8 +177,12 @@ class FakeLedger:
         self.postings: dict[str, Posting] = {}
         self.attempts: list[str] = []
         self.fail_next_post: Exception | None = None
+        self.before_next_post: Callable[[Posting], object] | None = None
 
     def post(self, posting: Posting) -> bool:
+        hook, self.before_next_post = self.before_next_post, None
+        if hook is not None:
+            hook(posting)
         _raise_pending(self, "fail_next_post")
         self.attempts.append(posting.key)
         held = self.postings.get(posting.key)

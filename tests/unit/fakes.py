@@ -1,7 +1,7 @@
 """Hand-written fakes of the domain's ports, bundled into the Context the use cases take.
 
-Clock, ids, hasher, task queue, notifier, STK gateway and callback inbox live here; the
-repositories and the ledger are in ``fake_repositories``.
+Clock, ids, hasher, task queue, notifier, STK and B2C gateways and callback inbox live here;
+the repositories and the ledger are in ``fake_repositories``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from domain.deals import Deal
 from domain.notifications import Notification
 from domain.payments import Payment
+from domain.payouts import Payout
 from domain.ports import InboxItem, StkAccepted
 from domain.services.context import Context
 from tests.unit.fake_repositories import (
@@ -72,6 +73,7 @@ class FakeTasks:
         self.stk_pushes: list[str] = []
         self.b2c_requests: list[str] = []
         self.status_queries: list[tuple[str, int]] = []
+        self.stk_queries: list[str] = []
 
     def request_stk_push(self, payment_id: str) -> None:
         self.stk_pushes.append(payment_id)
@@ -82,6 +84,9 @@ class FakeTasks:
     def query_payout_status(self, payout_id: str, delay_s: int = 0) -> None:
         self.status_queries.append((payout_id, delay_s))
 
+    def query_stk(self, payment_id: str) -> None:
+        self.stk_queries.append(payment_id)
+
 
 class FakeNotifier:
     def __init__(self) -> None:
@@ -89,6 +94,7 @@ class FakeNotifier:
         self.payment_events: list[tuple[str, str, str]] = []  # (payment id, status, deal id)
         self.wallets: list[tuple[str, int]] = []
         self.emitted: list[Notification] = []
+        self.alerts: list[tuple[str, dict[str, str]]] = []
 
     def deal_changed(self, deal: Deal, event: str) -> None:
         self.deal_events.append((event, deal.id, deal.status.value))
@@ -101,6 +107,9 @@ class FakeNotifier:
 
     def notify(self, notification: Notification) -> None:
         self.emitted.append(notification)
+
+    def alert(self, message: str, **context: str) -> None:
+        self.alerts.append((message, context))
 
 
 class ScriptedGateway:
@@ -117,6 +126,27 @@ class ScriptedGateway:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+class FakeB2c:
+    """Answers B2C requests from a script (a ConversationID or an exception); accepts once it
+    runs out. Status queries answer with a fresh query id each."""
+
+    def __init__(self, *answers: str | Exception) -> None:
+        self.answers = list(answers)
+        self.paid: list[str] = []  # payout ids, one per request that went out
+        self.queried: list[str] = []
+
+    def pay(self, payout: Payout) -> str:
+        self.paid.append(payout.id)
+        answer = self.answers.pop(0) if self.answers else f"AG_{payout.id}"
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def query_status(self, payout: Payout) -> str:
+        self.queried.append(payout.id)
+        return f"status-{payout.id}-{len(self.queried)}"
 
 
 class FakeInbox:
@@ -153,6 +183,7 @@ class Fakes:
     hasher: FakeHasher = dataclasses.field(default_factory=FakeHasher)
     payouts: FakePayouts = dataclasses.field(default_factory=FakePayouts)
     notifications: FakeNotifications = dataclasses.field(default_factory=FakeNotifications)
+    fee_rate_bps: int = 0
 
     @property
     def ctx(self) -> Context:
@@ -160,4 +191,5 @@ class Fakes:
             users=self.users, deals=self.deals, payments=self.payments, ledger=self.ledger,
             clock=self.clock, ids=self.ids, tasks=self.tasks, notifier=self.notifier,
             hasher=self.hasher, payouts=self.payouts, notifications=self.notifications,
+            fee_rate_bps=self.fee_rate_bps,
         )

@@ -40,6 +40,8 @@ EXPECTED_PAYMENT: dict[tuple[PaymentStatus, PaymentTrigger], PaymentStatus] = {
     (P.QUEUED, PT.REJECT): P.FAILED,
     (P.PENDING, PT.SUCCEED): P.SUCCESS,
     (P.PENDING, PT.FAIL): P.FAILED,
+    (P.QUEUED, PT.LOSE): P.PENDING,
+    (P.FAILED, PT.LATE_SUCCEED): P.SUCCESS,
 }
 DEAL_PAIRS = list(itertools.product(DealStatus, Trigger))
 PAYMENT_PAIRS = list(itertools.product(PaymentStatus, PaymentTrigger))
@@ -50,7 +52,7 @@ def _deal(status: DealStatus = D.PENDING) -> Deal:
 
 
 def test_the_tables_cover_the_whole_product_of_states_and_triggers() -> None:
-    assert len(DEAL_PAIRS) == 5 * 12 and len(PAYMENT_PAIRS) == 4 * 4
+    assert len(DEAL_PAIRS) == 5 * 12 and len(PAYMENT_PAIRS) == 4 * 6
     assert set(EXPECTED_DEAL) <= set(DEAL_PAIRS)
     assert set(EXPECTED_PAYMENT) <= set(PAYMENT_PAIRS)
 
@@ -141,8 +143,10 @@ FAILURE = StkResult("ws_CO_1", "m1", "1032", "Request cancelled by user")
 DRIVE = {
     PT.ACCEPT: lambda p: p.accepted("m1", "ws_CO_1", LATER),
     PT.REJECT: lambda p: p.rejected("400.002.02", "Invalid PhoneNumber", LATER),
-    PT.SUCCEED: lambda p: p.settled(SUCCESS, LATER),
-    PT.FAIL: lambda p: p.settled(FAILURE, LATER),
+    PT.SUCCEED: lambda p: p.confirmed("0", "ok", LATER),
+    PT.FAIL: lambda p: p.confirmed("1032", "Request cancelled by user", LATER),
+    PT.LOSE: lambda p: p.lost(LATER, None),
+    PT.LATE_SUCCEED: lambda p: p.late_succeeded(SUCCESS, LATER),
 }
 
 

@@ -95,16 +95,29 @@ def test_a_result_for_a_payment_that_was_never_pushed_is_a_mismatch() -> None:
     assert _queued().judge(_result()) is Verdict.MISMATCH
 
 
-@pytest.mark.parametrize("final", ["success", "failed"])
-def test_a_settled_payment_takes_no_second_result(final: str) -> None:
-    if final == "success":
-        settled = _pending().settled(_result(), LATER)
-    else:
-        settled = _pending().settled(_result(result_code="1032"), LATER)
-    for result in (_result(), _result(result_code="1032"), _result(amount=Decimal(1))):
-        assert settled.judge(result) is Verdict.ALREADY_FINAL
+def test_a_paid_payment_takes_no_second_result() -> None:
+    settled = _pending().settled(_result(), LATER)
+    assert settled.judge(_result()) is Verdict.ALREADY_FINAL
+    assert settled.judge(_result(result_code="1032")) is Verdict.ALREADY_FINAL
+    assert settled.judge(_result(amount=Decimal(1))) is Verdict.MISMATCH
     with pytest.raises(IllegalTransitionError):
         settled.settled(_result(), LATER)
+
+
+def test_a_failed_payment_that_turns_out_paid_is_a_late_credit() -> None:
+    failed = _pending().settled(_result(result_code="1037"), LATER)
+    assert failed.judge(_result(result_code="1032")) is Verdict.ALREADY_FINAL
+    assert failed.judge(_result(amount=Decimal(1))) is Verdict.MISMATCH
+    assert failed.judge(_result()) is Verdict.LATE_CREDIT
+    late = failed.settled(_result(), LATER)
+    assert (late.status, late.late, late.receipt) == (PaymentStatus.SUCCESS, True, "SG632NMUAB")
+
+
+def test_a_payment_confirmed_by_query_takes_its_receipt_from_the_callback() -> None:
+    confirmed = _pending().confirmed("0", "ok", LATER)
+    assert confirmed.receipt is None and confirmed.status is PaymentStatus.SUCCESS
+    assert confirmed.judge(_result()) is Verdict.ADD_RECEIPT
+    assert confirmed.with_receipt("SG632NMUAB", LATER).judge(_result()) is Verdict.ALREADY_FINAL
 
 
 def test_a_push_refused_synchronously_fails_with_darajas_code() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from domain.deals import DealStatus, Trigger
@@ -131,9 +133,8 @@ def test_an_accepted_push_makes_the_payment_pending_with_its_checkout_id(world: 
 @pytest.mark.parametrize(("error", "code"), [
     (GatewayRejected("400.002.02", "Bad Request - Invalid PhoneNumber"), "400.002.02"),
     (GatewayRejected("500.001.1001", "Wrong credentials"), "500.001.1001"),
-    (GatewayOutcomeUnknown("read timeout"), "OUTCOME_UNKNOWN"),
 ])
-def test_a_push_that_fails_or_goes_unanswered_closes_the_attempt(
+def test_a_push_that_daraja_refuses_closes_the_attempt(
     world: World, error: Exception, code: str,
 ) -> None:
     deal = world.open_deal()
@@ -145,6 +146,18 @@ def test_a_push_that_fails_or_goes_unanswered_closes_the_attempt(
         PaymentStatus.FAILED, code, None)
     assert len(gateway.pushed) == 1
     assert world.request(deal, "k2", "h2").status is PaymentStatus.QUEUED  # may pay again
+
+
+def test_a_push_that_goes_unanswered_waits_with_its_outcome_unknown(world: World) -> None:
+    deal = world.open_deal()
+    payment = world.request(deal)
+    gateway = ScriptedGateway(GatewayOutcomeUnknown("read timeout"))
+    waiting = payments.send_stk_push(world.ctx, gateway, payment.id)
+    assert waiting is not None and waiting == world.payment(payment.id)
+    assert (waiting.status, waiting.outcome_unknown, waiting.checkout_request_id) == (
+        PaymentStatus.PENDING, True, None)
+    assert waiting.next_check_at == world.fakes.clock.now() + timedelta(seconds=60)
+    assert len(gateway.pushed) == 1
 
 
 def test_a_transient_refusal_releases_the_claim_so_the_retry_pushes(world: World) -> None:
@@ -166,8 +179,7 @@ def test_a_redelivered_task_after_a_crash_mid_push_never_pushes_again(world: Wor
     gateway = ScriptedGateway()
     redelivered = payments.send_stk_push(world.ctx, gateway, payment.id)
     assert redelivered is not None
-    assert (redelivered.status, redelivered.result_code) == (
-        PaymentStatus.FAILED, "OUTCOME_UNKNOWN")
+    assert (redelivered.status, redelivered.outcome_unknown) == (PaymentStatus.PENDING, True)
     assert gateway.pushed == []
 
 

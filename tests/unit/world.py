@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from domain import ledger
 from domain.deals import Deal
-from domain.mpesa import StkResult
+from domain.mpesa import ResultReport, StkResult, parse_result
 from domain.payments import Payment
+from domain.payouts import Payout
 from domain.ports import StkAccepted
-from domain.services import accounts, deals, payments
+from domain.services import accounts, deals, lifecycle, payments, wallet
 from domain.services.context import Context
 from domain.services.deals import DealTerms
 from domain.users import User
@@ -69,6 +72,34 @@ class World:
                            Decimal(f"{payment.amount}.00"), RECEIPT, PHONE, "20261124103000")
         return dataclasses.replace(result, **changes)  # type: ignore[arg-type]
 
+    def funded(self, amount: int = 1500, **terms: object) -> Deal:
+        """An ``active`` deal: opened, paid by STK, and the success settled."""
+        deal = deals.open_deal(self.ctx, self.buyer.id, self.terms(amount=amount, **terms))
+        key = f"fund-{self.fakes.ids.count}"
+        payment = self.push(self.request(deal, key, f"hash-{key}"))
+        payments.settle_stk_result(self.ctx, self.success(payment))
+        return self.deal(deal.id)
+
+    def admin(self) -> User:
+        found = self.fakes.users.by_email("ops@example.com")
+        return found or accounts.create_admin(self.ctx, "ops@example.com", PASSWORD)
+
+    def seller_wallet(self, amount: int) -> int:
+        """Put ``amount`` into the seller's wallet the real way (fund and release, no fee)."""
+        lifecycle.release(self.ctx, self.buyer, self.funded(amount).id)
+        return self.balance(ledger.wallet(self.seller.id))
+
+    def balance(self, account: str) -> int:
+        return self.fakes.ledger.balance(account)
+
+    def withdraw(self, amount: int, key: str = "w1", request_hash: str = "wh1") -> Payout:
+        return wallet.request_withdrawal(self.ctx, self.seller, amount, PHONE, key, request_hash)
+
+    def payout(self, payout_id: str) -> Payout:
+        found = self.fakes.payouts.get(payout_id)
+        assert found is not None
+        return found
+
     def failure(self, payment: Payment, code: str = "1032") -> StkResult:
         assert payment.checkout_request_id is not None
         return StkResult(payment.checkout_request_id, payment.merchant_request_id, code,
@@ -83,3 +114,34 @@ class World:
         found = self.fakes.payments.get(payment_id)
         assert found is not None
         return found
+
+
+def b2c_result(payout: Payout, code: str = "0", amount: object = None,
+               receipt: str = "TK41XXJ8PB") -> ResultReport:
+    """A B2C Result body as Daraja posts it, parsed."""
+    params: list[dict[str, Any]] = [
+        {"Key": "TransactionAmount", "Value": payout.amount if amount is None else amount},
+        {"Key": "TransactionReceipt", "Value": receipt},
+        {"Key": "ReceiverPartyPublicName", "Value": f"{payout.phone} - Some One"}]
+    result: dict[str, Any] = {
+        "ResultType": 0, "ResultCode": int(code) if code.isdigit() else code,
+        "ResultDesc": "ok" if code == "0" else "The balance is insufficient",
+        "OriginatorConversationID": payout.originator_conversation_id,
+        "ConversationID": f"AG_{payout.id}", "TransactionID": receipt}
+    if code == "0":
+        result["ResultParameters"] = {"ResultParameter": params}
+    return parse_result({"Result": result})
+
+
+def status_result(originator: str, code: str = "0", state: str | None = "Completed",
+                  original: str | None = None, receipt: str = "TK41STATUS") -> ResultReport:
+    """A Transaction Status Result body, parsed; ``originator`` is the query's own id."""
+    params: list[dict[str, Any]] = [{"Key": "ReceiptNo", "Value": receipt}]
+    if state is not None:
+        params.append({"Key": "TransactionStatus", "Value": state})
+    if original is not None:
+        params.append({"Key": "OriginatorConversationID", "Value": original})
+    return parse_result({"Result": {
+        "ResultType": 0, "ResultCode": code, "ResultDesc": f"status {code}",
+        "OriginatorConversationID": originator, "ConversationID": "AG_status",
+        "TransactionID": "OEI2AK4Q16", "ResultParameters": {"ResultParameter": params}}})

@@ -1,0 +1,350 @@
+"""Any sequence of operations, allowed or refused, keeps the books exact (Hypothesis, stateful).
+
+A model predicts each step: which refusals must happen, where every shilling goes. After every
+step the ledger is checked against the model and against the invariants in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from itertools import count
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from domain import ledger
+from domain.deals import Deal, DealStatus
+from domain.errors import Conflict, InvalidInput
+from domain.mpesa import ResultReport, StkResult
+from domain.payments import Payment
+from domain.payouts import PayoutStatus
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected
+from domain.services import deals, lifecycle, payments, payouts, wallet
+from domain.services.deals import DealTerms
+from domain.services.payments import Outcome
+from domain.users import User
+from tests.unit.fakes import FakeB2c, ScriptedGateway
+from tests.unit.world import PHONE, World, b2c_result, status_result
+
+S = DealStatus
+HELD = (S.ACTIVE, S.DISPUTED)
+AMOUNTS = st.integers(1, 3_000) | st.sampled_from([1, 2, 10, 249_999, 250_000])
+Callback = tuple[str, StkResult | ResultReport]
+
+
+class EscrowMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World.build()
+        self.world.fakes.payments.one_prompt_per_phone = False  # one phone pays many deals
+        w = self.world
+        self.buyers = [w.buyer, w.register("b2@example.com", "buyer")]
+        self.sellers = [w.seller, w.register("s2@example.com", "seller")]
+        self.admin = w.admin()
+        self.keys = count()
+        self.status: dict[str, DealStatus] = {}  # the model's deal states
+        self.inspection_ends: dict[str, datetime] = {}
+        self.open_payments: dict[str, Payment] = {}  # deal id -> its pending payment
+        self.payouts: dict[str, PayoutStatus] = {}
+        self.wallets: dict[str, int] = defaultdict(int)
+        self.fees = self.funded = self.paid_out = 0
+        self.callbacks: list[Callback] = []
+
+    @property
+    def ctx(self):  # type: ignore[no-untyped-def]
+        return self.world.ctx
+
+    def _user(self, user_id: str) -> User:
+        user = self.world.fakes.users.get(user_id)
+        assert user is not None
+        return user
+
+    def _deal(self, data: st.DataObject, likely: DealStatus) -> Deal:
+        """Mostly a deal in the ``likely`` state (if any), else any deal at all."""
+        likely_ids = sorted(d for d, s in self.status.items() if s is likely)
+        aim = data.draw(st.integers(0, 3)) > 0
+        pool = likely_ids if likely_ids and aim else sorted(self.status)
+        return self.world.deal(data.draw(st.sampled_from(pool)))
+
+    def _in(self, state: PayoutStatus, data: st.DataObject) -> str:
+        return data.draw(st.sampled_from(sorted(p for p, s in self.payouts.items() if s is state)))
+
+    def _settled(self, deal: Deal, seller_share: int, status: DealStatus) -> None:
+        fee = seller_share * self.world.fakes.fee_rate_bps // 10_000
+        self.wallets[deal.seller_id] += seller_share - fee
+        self.wallets[deal.buyer_id] += deal.amount - seller_share
+        self.fees += fee
+        self.status[deal.id] = status
+
+    @initialize(rate=st.sampled_from([0, 1, 250, 1_000, 10_000]))
+    def fee_rate(self, rate: int) -> None:
+        self.world.fakes.fee_rate_bps = rate
+
+    @rule(buyer=st.integers(0, 1), seller=st.integers(0, 1), amount=AMOUNTS,
+          days=st.integers(1, 30), due_in_hours=st.none() | st.integers(1, 24 * 40),
+          fund=st.booleans())
+    def open_deal(self, buyer: int, seller: int, amount: int, days: int,
+                  due_in_hours: int | None, fund: bool) -> None:
+        now = self.world.fakes.clock.now()
+        due = None if due_in_hours is None else now + timedelta(hours=due_in_hours)
+        terms = DealTerms("Thing", "A thing", amount, seller_id=self.sellers[seller].id,
+                          inspection_days=days, due_date=due)
+        deal = deals.open_deal(self.ctx, self.buyers[buyer].id, terms)
+        self.status[deal.id] = S.PENDING
+        if fund:  # most deals get paid for: keep funded ones common
+            self._pay(deal, settle_now=True)
+
+    @precondition(lambda self: self.status)
+    @rule(data=st.data(), settle_now=st.booleans())
+    def start_payment(self, data: st.DataObject, settle_now: bool) -> None:
+        self._pay(self._deal(data, S.PENDING), settle_now)
+
+    def _pay(self, deal: Deal, settle_now: bool) -> None:
+        buyer, key = self._user(deal.buyer_id), f"p{next(self.keys)}"
+        if self.status[deal.id] is not S.PENDING or deal.id in self.open_payments:
+            with pytest.raises(Conflict):
+                payments.request_payment(self.ctx, buyer, deal.id, PHONE, key, key)
+            return
+        payment = payments.request_payment(self.ctx, buyer, deal.id, PHONE, key, key)
+        pushed = payments.send_stk_push(self.ctx, ScriptedGateway(), payment.id)
+        assert pushed is not None
+        self.open_payments[deal.id] = pushed
+        if settle_now:
+            self._payment_result(deal.id, paid=True)
+
+    @precondition(lambda self: self.open_payments)
+    @rule(data=st.data(), paid=st.booleans())
+    def payment_result(self, data: st.DataObject, paid: bool) -> None:
+        self._payment_result(data.draw(st.sampled_from(sorted(self.open_payments))), paid)
+
+    def _payment_result(self, deal_id: str, paid: bool) -> None:
+        payment = self.open_payments.pop(deal_id)
+        result = self.world.success(payment) if paid else self.world.failure(payment)
+        outcome = payments.settle_stk_result(self.ctx, result).outcome
+        assert outcome is (Outcome.CREDITED if paid else Outcome.FAILED)
+        self.callbacks.append(("stk", result))
+        if paid:
+            self.status[payment.deal_id] = S.ACTIVE
+            self.funded += payment.amount
+
+    @precondition(lambda self: self.status)
+    @rule(data=st.data())
+    def deliver(self, data: st.DataObject) -> None:
+        deal = self._deal(data, S.ACTIVE)
+        seller = self._user(deal.seller_id)
+        if self.status[deal.id] is not S.ACTIVE or deal.id in self.inspection_ends:
+            with pytest.raises(Conflict):
+                lifecycle.deliver(self.ctx, seller, deal.id)
+            return
+        after = lifecycle.deliver(self.ctx, seller, deal.id)
+        assert after.inspection_ends_at is not None
+        self.inspection_ends[deal.id] = after.inspection_ends_at
+
+    @precondition(lambda self: self.status)
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        deal = self._deal(data, S.ACTIVE)
+        buyer = self._user(deal.buyer_id)
+        if self.status[deal.id] is not S.ACTIVE:
+            with pytest.raises(Conflict):
+                lifecycle.release(self.ctx, buyer, deal.id)
+            return
+        lifecycle.release(self.ctx, buyer, deal.id)
+        self._settled(deal, deal.amount, S.COMPLETED)
+
+    @precondition(lambda self: any(self.status[d] is S.ACTIVE for d in self.inspection_ends))
+    @rule(data=st.data(), hours=st.integers(0, 24 * 35))
+    def auto_release(self, data: st.DataObject, hours: int) -> None:
+        """At a random later instant, or exactly when some inspection period ends."""
+        clock = self.world.fakes.clock
+        ends = sorted(e for d, e in self.inspection_ends.items() if self.status[d] is S.ACTIVE)
+        clock.advance(hours=hours)
+        if ends and data.draw(st.booleans()):
+            clock.set(max(clock.now() - timedelta(hours=hours), data.draw(st.sampled_from(ends))))
+        now = clock.now()
+        due = sorted(d for d, ends in self.inspection_ends.items()
+                     if self.status[d] is S.ACTIVE and ends <= now)
+        assert sorted(lifecycle.auto_release_due(self.ctx, now)) == due
+        assert lifecycle.auto_release_due(self.ctx, now) == []  # the second run finds nothing
+        for deal_id in due:
+            deal = self.world.deal(deal_id)
+            self._settled(deal, deal.amount, S.COMPLETED)
+
+    @precondition(lambda self: self.status)
+    @rule(data=st.data(), by_buyer=st.booleans())
+    def dispute(self, data: st.DataObject, by_buyer: bool) -> None:
+        deal = self._deal(data, S.ACTIVE)
+        party = self._user(deal.buyer_id if by_buyer else deal.seller_id)
+        if self.status[deal.id] is not S.ACTIVE:
+            with pytest.raises(Conflict):
+                lifecycle.open_dispute(self.ctx, party, deal.id, "not as described")
+            return
+        lifecycle.open_dispute(self.ctx, party, deal.id, "not as described")
+        self.status[deal.id] = S.DISPUTED
+
+    @precondition(lambda self: self.status)
+    @rule(data=st.data(), outcome=st.sampled_from(["release", "refund", "split"]))
+    def resolve(self, data: st.DataObject, outcome: str) -> None:
+        deal = self._deal(data, S.DISPUTED)
+        share = {"release": deal.amount, "refund": 0}.get(outcome)
+        if outcome == "split" and deal.amount < 2:
+            with pytest.raises(InvalidInput):
+                lifecycle.resolve_dispute(self.ctx, self.admin, deal.id, outcome, 1, None)
+            return
+        if share is None:
+            share = data.draw(st.integers(1, deal.amount - 1))
+        asked = share if outcome == "split" else None
+        if self.status[deal.id] is not S.DISPUTED:
+            with pytest.raises(Conflict):
+                lifecycle.resolve_dispute(self.ctx, self.admin, deal.id, outcome, asked, None)
+            return
+        after = lifecycle.resolve_dispute(self.ctx, self.admin, deal.id, outcome, asked, None)
+        self._settled(deal, share, after.status)
+        assert after.status is (S.CANCELLED if outcome == "refund" else S.COMPLETED)
+
+    @precondition(lambda self: S.PENDING in self.status.values())
+    @rule(hours=st.integers(0, 24 * 10))
+    def expire(self, hours: int) -> None:
+        self.world.fakes.clock.advance(hours=hours)
+        now = self.world.fakes.clock.now()
+        due = sorted(d for d, s in self.status.items() if s is S.PENDING
+                     and d not in self.open_payments
+                     and (when := self.world.deal(d).due_date) is not None and when <= now)
+        assert sorted(lifecycle.expire_unfunded(self.ctx, now)) == due
+        self.status.update(dict.fromkeys(due, S.CANCELLED))
+
+    @precondition(lambda self: any(v >= 10 for v in self.wallets.values()))
+    @rule(data=st.data(), too_much=st.booleans())
+    def withdraw(self, data: st.DataObject, too_much: bool) -> None:
+        people = self.buyers + self.sellers
+        rich = [u for u in people if self.wallets[u.id] >= 10]
+        user = data.draw(st.sampled_from(rich if rich and not too_much else people))
+        balance, key = self.wallets[user.id], f"w{next(self.keys)}"
+        top = min(balance + 500, 250_000) if too_much or balance < 10 else min(balance, 250_000)
+        amount = data.draw(st.integers(10, top))
+        if amount > balance:
+            before = dict(self.world.fakes.payouts.rows)
+            with pytest.raises(Conflict):
+                wallet.request_withdrawal(self.ctx, user, amount, PHONE, key, key)
+            assert self.world.fakes.payouts.rows == before
+            return
+        payout = wallet.request_withdrawal(self.ctx, user, amount, PHONE, key, key)
+        self.payouts[payout.id] = PayoutStatus.QUEUED
+        self.wallets[user.id] -= amount
+
+    def _payout_failed(self, payout_id: str) -> None:
+        payout = self.world.payout(payout_id)
+        self.payouts[payout_id] = PayoutStatus.FAILED
+        self.wallets[payout.user_id] += payout.amount
+
+    def _payout_paid(self, payout_id: str) -> None:
+        self.payouts[payout_id] = PayoutStatus.SUCCESS
+        self.paid_out += self.world.payout(payout_id).amount
+
+    @precondition(lambda self: PayoutStatus.QUEUED in self.payouts.values())
+    @rule(data=st.data(), answer=st.sampled_from(["accepted", "rejected", "unknown"]),
+          then=st.sampled_from([None, "paid", "failed"]))
+    def send_b2c(self, data: st.DataObject, answer: str, then: str | None) -> None:
+        payout_id = self._in(PayoutStatus.QUEUED, data)
+        reply = {"accepted": f"AG_{payout_id}", "rejected": GatewayRejected("2001", "no"),
+                 "unknown": GatewayOutcomeUnknown("read timeout")}[answer]
+        payouts.send_b2c(self.ctx, FakeB2c(reply), payout_id)
+        if answer == "rejected":
+            self._payout_failed(payout_id)
+            return
+        self.payouts[payout_id] = PayoutStatus.PENDING
+        if then is not None:  # M-Pesa often answers at once: keep results common
+            self._b2c_result(payout_id, then == "paid")
+
+    @precondition(lambda self: PayoutStatus.PENDING in self.payouts.values())
+    @rule(data=st.data(), paid=st.booleans())
+    def b2c_result(self, data: st.DataObject, paid: bool) -> None:
+        self._b2c_result(self._in(PayoutStatus.PENDING, data), paid)
+
+    def _b2c_result(self, payout_id: str, paid: bool) -> None:
+        report = b2c_result(self.world.payout(payout_id), "0" if paid else "2001")
+        outcome = payouts.apply_b2c_result(self.ctx, report)
+        assert outcome is (Outcome.CREDITED if paid else Outcome.FAILED)
+        self.callbacks.append(("b2c", report))
+        (self._payout_paid if paid else self._payout_failed)(payout_id)
+
+    @precondition(lambda self: PayoutStatus.PENDING in self.payouts.values())
+    @rule(data=st.data(), verdict=st.sampled_from(["Completed", "Declined", "2032"]))
+    def status_result(self, data: st.DataObject, verdict: str) -> None:
+        payout_id = self._in(PayoutStatus.PENDING, data)
+        gateway = FakeB2c()
+        payouts.check_status(self.ctx, gateway, payout_id)
+        query_id = f"status-{payout_id}-{len(gateway.queried)}"
+        code, state = ("2032", None) if verdict == "2032" else ("0", verdict)
+        report = status_result(query_id, code, state)
+        payouts.apply_status_result(self.ctx, report)
+        self.callbacks.append(("status", report))
+        if verdict == "Completed":
+            self._payout_paid(payout_id)
+        elif verdict == "Declined":
+            self._payout_failed(payout_id)
+
+    @precondition(lambda self: self.callbacks)
+    @rule(data=st.data())
+    def replay(self, data: st.DataObject) -> None:
+        kind, report = data.draw(st.sampled_from(self.callbacks))
+        fakes = self.world.fakes
+        before = (dict(fakes.ledger.postings), dict(fakes.deals.rows), dict(fakes.payouts.rows))
+        if kind == "stk":
+            assert isinstance(report, StkResult)
+            payments.settle_stk_result(self.ctx, report)
+        else:
+            assert isinstance(report, ResultReport)
+            apply = payouts.apply_b2c_result if kind == "b2c" else payouts.apply_status_result
+            apply(self.ctx, report)
+        assert (dict(fakes.ledger.postings), dict(fakes.deals.rows),
+                dict(fakes.payouts.rows)) == before
+
+    @invariant()
+    def every_posting_is_balanced_in_whole_shillings_and_nothing_but_clearing_is_negative(
+        self,
+    ) -> None:
+        postings = list(self.world.fakes.ledger.postings.values())
+        for posting in postings:
+            assert all(type(line.amount) is int for line in posting.lines), posting
+            assert sum(line.amount for line in posting.lines) == 0, posting
+        totals = ledger.balances(postings)
+        assert sum(totals.values()) == 0
+        assert {a: v for a, v in totals.items() if v < 0 and a != ledger.CLEARING} == {}
+
+    @invariant()
+    def no_escrow_pays_out_more_than_came_in(self) -> None:
+        for deal_id, status in self.status.items():
+            deal, account = self.world.deal(deal_id), ledger.escrow(deal_id)
+            assert deal.status is status
+            book = self.world.fakes.ledger
+            lines = [line.amount for p in book.postings_for_account(account, 10**6)
+                     for line in p.lines if line.account == account]
+            assert -sum(a for a in lines if a < 0) <= sum(a for a in lines if a > 0)
+            assert self.world.balance(account) == (deal.amount if status in HELD else 0)
+
+    @invariant()
+    def every_wallet_fee_and_payout_account_holds_what_the_model_says(self) -> None:
+        for user in self.buyers + self.sellers:
+            assert self.world.balance(ledger.wallet(user.id)) == self.wallets[user.id]
+        in_flight = sum(self.world.payout(p).amount for p, s in self.payouts.items()
+                        if s in (PayoutStatus.QUEUED, PayoutStatus.PENDING))
+        assert self.world.balance(ledger.PAYOUTS_IN_FLIGHT) == in_flight
+        assert self.world.balance(ledger.FEES) == self.fees
+        assert self.world.balance(ledger.CLEARING) == self.paid_out - self.funded
+        assert {p: self.world.payout(p).status for p in self.payouts} == self.payouts
+
+
+def test_any_sequence_of_operations_keeps_the_books_exact_and_refuses_as_predicted() -> None:
+    run_state_machine_as_test(EscrowMachine, settings=settings(
+        max_examples=120, stateful_step_count=50, deadline=None, database=None))

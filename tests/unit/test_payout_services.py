@@ -1,0 +1,273 @@
+"""The workers' half of a withdrawal: send the B2C at most once, then believe only M-Pesa."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from domain import ledger
+from domain.payouts import Payout, PayoutStatus
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
+from domain.services import payouts
+from domain.services.payments import Outcome
+from tests.unit.fakes import FakeB2c
+from tests.unit.world import World, b2c_result, status_result
+
+
+def _queued(world: World, amount: int = 1000) -> Payout:
+    world.seller_wallet(1500)
+    return world.withdraw(amount)
+
+
+def _pending(world: World, amount: int = 1000) -> Payout:
+    sent = payouts.send_b2c(world.ctx, FakeB2c(), _queued(world, amount).id)
+    assert sent is not None and sent.status is PayoutStatus.PENDING
+    return sent
+
+
+def _money(world: World) -> tuple[int, int, int]:
+    """(seller's wallet, payouts in flight, M-Pesa clearing)."""
+    return (world.balance(ledger.wallet(world.seller.id)),
+            world.balance(ledger.PAYOUTS_IN_FLIGHT), world.balance(ledger.CLEARING))
+
+
+def _books(world: World) -> tuple[Any, ...]:
+    return (dict(world.fakes.ledger.postings), dict(world.fakes.payouts.rows),
+            list(world.fakes.tasks.status_queries), dict(world.fakes.notifications.rows))
+
+
+def test_an_accepted_b2c_makes_the_payout_pending_with_its_conversation_id(world: World) -> None:
+    payout = _queued(world)
+    gateway = FakeB2c("AG_20261124_abc")
+    world.fakes.clock.advance(seconds=3)
+    sent = payouts.send_b2c(world.ctx, gateway, payout.id)
+    assert sent == world.payout(payout.id)
+    assert (sent.status, sent.conversation_id, sent.send_started_at) == (
+        PayoutStatus.PENDING, "AG_20261124_abc", world.fakes.clock.now())
+    assert gateway.paid == [payout.id]
+    assert _money(world) == (500, 1000, -1500)  # nothing settles before M-Pesa's result
+    assert payouts.send_b2c(world.ctx, gateway, payout.id) == sent  # a redelivery: no-op
+    assert gateway.paid == [payout.id]
+
+
+def test_a_rejected_b2c_fails_the_payout_and_returns_the_money(world: World) -> None:
+    payout = _queued(world)
+    failed = payouts.send_b2c(world.ctx, FakeB2c(GatewayRejected("401.002.01", "bad creds")),
+                              payout.id)
+    assert failed is not None and failed == world.payout(payout.id)
+    assert (failed.status, failed.result_code, failed.result_desc) == (
+        PayoutStatus.FAILED, "401.002.01", "bad creds")
+    assert _money(world) == (1500, 0, -1500)
+    assert world.fakes.ledger.get(f"payout:{payout.id}:return") is not None
+    assert world.fakes.notifier.wallets[-1] == (world.seller.id, 1500)
+    assert world.fakes.notifications.kinds_for(world.seller.id)[-1] == "payout_failed"
+
+
+def test_an_unavailable_gateway_releases_the_claim_so_the_retry_sends(world: World) -> None:
+    payout = _queued(world)
+    gateway = FakeB2c(GatewayUnavailable("503"))
+    with pytest.raises(GatewayUnavailable):
+        payouts.send_b2c(world.ctx, gateway, payout.id)
+    released = world.payout(payout.id)
+    assert (released.status, released.send_started_at) == (PayoutStatus.QUEUED, None)
+    sent = payouts.send_b2c(world.ctx, gateway, payout.id)
+    assert sent is not None and sent.status is PayoutStatus.PENDING
+    assert gateway.paid == [payout.id, payout.id]
+    assert _money(world) == (500, 1000, -1500)
+
+
+def test_an_unknown_outcome_makes_the_payout_pending_and_asks_transaction_status(
+    world: World,
+) -> None:
+    payout = _queued(world)
+    pending = payouts.send_b2c(world.ctx, FakeB2c(GatewayOutcomeUnknown("read timeout")),
+                               payout.id)
+    assert pending is not None
+    assert (pending.status, pending.conversation_id) == (PayoutStatus.PENDING, None)
+    assert world.fakes.tasks.status_queries == [(payout.id, payouts.QUERY_AFTER_UNKNOWN_S)]
+    assert _money(world) == (500, 1000, -1500)  # never failed, never returned
+
+
+def test_a_redelivery_after_a_crash_mid_send_never_sends_again(world: World) -> None:
+    payout = _queued(world)
+    claimed = payout.sending(world.fakes.clock.now())  # the first run claimed, then died
+    world.fakes.payouts.save(claimed, expected_version=payout.version)
+    gateway = FakeB2c()
+    pending = payouts.send_b2c(world.ctx, gateway, payout.id)
+    assert pending is not None and pending.status is PayoutStatus.PENDING
+    assert gateway.paid == []
+    assert world.fakes.tasks.status_queries == [(payout.id, payouts.QUERY_AFTER_UNKNOWN_S)]
+    assert _money(world) == (500, 1000, -1500)
+
+
+def test_a_payout_whose_money_was_never_reserved_fails_without_returning_anything(
+    world: World,
+) -> None:
+    world.seller_wallet(1500)
+    world.fakes.ledger.fail_next_post = ConnectionError("died before the debit")
+    with pytest.raises(ConnectionError):
+        world.withdraw(1000)
+    [payout] = world.fakes.payouts.rows.values()
+    gateway = FakeB2c()
+    failed = payouts.send_b2c(world.ctx, gateway, payout.id)
+    assert failed is not None
+    assert (failed.status, failed.result_code) == (PayoutStatus.FAILED, "NOT_RESERVED")
+    assert gateway.paid == []
+    assert _money(world) == (1500, 0, -1500)
+    assert world.fakes.ledger.get(f"payout:{payout.id}:return") is None
+
+
+def test_a_successful_result_settles_the_payout_once(world: World) -> None:
+    payout = _pending(world)
+    report = b2c_result(payout, receipt="TK41XXJ8PB")
+    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.CREDITED
+    done = world.payout(payout.id)
+    assert (done.status, done.receipt, done.result_code) == (
+        PayoutStatus.SUCCESS, "TK41XXJ8PB", "0")
+    assert _money(world) == (500, 0, -500)
+    assert world.fakes.ledger.get(f"payout:{payout.id}:settle") is not None
+    assert world.fakes.notifications.kinds_for(world.seller.id)[-1] == "payout_succeeded"
+    books = _books(world)
+    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.ALREADY_FINAL
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, "2001")) is Outcome.MISMATCH
+    assert _books(world) == books
+
+
+def test_a_failed_result_returns_the_money_once(world: World) -> None:
+    payout = _pending(world)
+    report = b2c_result(payout, "2001")
+    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.FAILED
+    done = world.payout(payout.id)
+    assert (done.status, done.result_code) == (PayoutStatus.FAILED, "2001")
+    assert _money(world) == (1500, 0, -1500)
+    books = _books(world)
+    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.ALREADY_FINAL
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout)) is Outcome.MISMATCH
+    assert _books(world) == books
+
+
+@pytest.mark.parametrize("amount", [999, "1000.50", 1001, "lots"])
+def test_a_success_for_another_amount_is_a_mismatch_and_moves_nothing(
+    world: World, amount: object,
+) -> None:
+    payout = _pending(world, 1000)
+    books = _books(world)
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, amount=amount)) is (
+        Outcome.MISMATCH)
+    assert _books(world) == books
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, amount="1000.00")) is (
+        Outcome.CREDITED)
+
+
+def test_a_result_for_a_payout_we_never_made_is_reported_as_unknown(world: World) -> None:
+    payout = _pending(world)
+    stranger = Payout("nobody", **{k: getattr(payout, k) for k in (
+        "user_id", "amount", "phone", "idempotency_key", "request_hash", "debit_key",
+        "created_at", "updated_at")})
+    books = _books(world)
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(stranger)) is Outcome.UNKNOWN_PAYMENT
+    assert payouts.apply_b2c_timeout(world.ctx, b2c_result(stranger)) is Outcome.UNKNOWN_PAYMENT
+    assert _books(world) == books
+
+
+def test_a_queue_timeout_asks_transaction_status_and_moves_nothing(world: World) -> None:
+    payout = _pending(world)
+    money = _money(world)
+    timeout = b2c_result(payout, "SFC_IC0003")
+    assert payouts.apply_b2c_timeout(world.ctx, timeout) is Outcome.STATUS_QUERIED
+    assert world.fakes.tasks.status_queries == [(payout.id, 0)]
+    assert world.payout(payout.id).status is PayoutStatus.PENDING and _money(world) == money
+    payouts.apply_b2c_result(world.ctx, b2c_result(payout))
+    assert payouts.apply_b2c_timeout(world.ctx, timeout) is Outcome.ALREADY_FINAL
+    assert len(world.fakes.tasks.status_queries) == 1
+
+
+def _asked(world: World) -> tuple[Payout, str]:
+    payout = _pending(world)
+    gateway = FakeB2c()
+    checked = payouts.check_status(world.ctx, gateway, payout.id)
+    assert checked is not None and checked.status_checks == 1
+    return payout, f"status-{payout.id}-1"
+
+
+def test_a_status_check_asks_only_about_a_pending_payout(world: World) -> None:
+    payout, query_id = _asked(world)
+    assert world.fakes.payouts.by_conversation(query_id) == world.payout(payout.id)
+    gateway = FakeB2c()
+    other = world.withdraw(200, "w2", "wh2")
+    assert payouts.check_status(world.ctx, gateway, other.id) == other
+    assert gateway.queried == []
+
+
+@pytest.mark.parametrize("matched_by", ["query id", "original id"])
+def test_a_completed_status_settles_the_payout_with_its_receipt(
+    world: World, matched_by: str,
+) -> None:
+    payout, query_id = _asked(world)
+    report = (status_result(query_id) if matched_by == "query id" else
+              status_result("unrelated", original=payout.originator_conversation_id))
+    assert payouts.apply_status_result(world.ctx, report) is Outcome.CREDITED
+    done = world.payout(payout.id)
+    assert (done.status, done.receipt) == (PayoutStatus.SUCCESS, "TK41STATUS")
+    assert _money(world) == (500, 0, -500)
+    assert payouts.apply_status_result(world.ctx, report) is Outcome.ALREADY_FINAL
+    assert _money(world) == (500, 0, -500)
+
+
+@pytest.mark.parametrize(("code", "state"), [("2001", None), ("0", "Declined"),
+                                             ("0", "Cancelled")])
+def test_a_failed_status_fails_the_payout_and_returns_the_money(
+    world: World, code: str, state: str | None,
+) -> None:
+    payout, query_id = _asked(world)
+    assert payouts.apply_status_result(world.ctx, status_result(query_id, code, state)) is (
+        Outcome.FAILED)
+    assert world.payout(payout.id).status is PayoutStatus.FAILED
+    assert _money(world) == (1500, 0, -1500)
+
+
+@pytest.mark.parametrize(("code", "state"), [("2032", None), ("0", "Pending"), ("0", None)])
+def test_a_status_that_does_not_know_yet_changes_nothing(
+    world: World, code: str, state: str | None,
+) -> None:
+    payout, query_id = _asked(world)
+    books = _books(world)
+    payouts.apply_status_result(world.ctx, status_result(query_id, code, state))
+    assert _books(world) == books
+    assert world.payout(payout.id).status is PayoutStatus.PENDING
+
+
+def test_a_status_contradicting_a_final_payout_is_a_mismatch_and_moves_nothing(
+    world: World,
+) -> None:
+    payout, query_id = _asked(world)
+    payouts.apply_b2c_result(world.ctx, b2c_result(payout))
+    books = _books(world)
+    failed = status_result(query_id, "0", "Declined")
+    assert payouts.apply_status_result(world.ctx, failed) is Outcome.MISMATCH
+    assert payouts.apply_status_result(world.ctx, status_result(query_id, "2032", None)) is (
+        Outcome.ALREADY_FINAL)
+    assert _books(world) == books
+
+
+def test_the_reconciler_asks_about_stale_pending_and_requeues_stale_queued_payouts(
+    world: World,
+) -> None:
+    world.seller_wallet(5000)
+    stale_pending = payouts.send_b2c(world.ctx, FakeB2c(), world.withdraw(100, "a", "a").id)
+    stale_queued = world.withdraw(100, "b", "b")
+    assert stale_pending is not None
+    world.fakes.clock.advance(minutes=10)
+    fresh_pending = payouts.send_b2c(world.ctx, FakeB2c(), world.withdraw(100, "c", "c").id)
+    fresh_queued = world.withdraw(100, "d", "d")
+    assert fresh_pending is not None
+    tasks = world.fakes.tasks
+    tasks.b2c_requests.clear()
+    counts = payouts.reconcile(world.ctx, world.fakes.clock.now(), timedelta(minutes=5),
+                               timedelta(minutes=2))
+    assert counts == {"status_queries": 1, "requeued": 1}
+    assert tasks.status_queries == [(stale_pending.id, 0)]
+    assert tasks.b2c_requests == [stale_queued.id]
+    assert fresh_queued.id not in tasks.b2c_requests
