@@ -86,7 +86,7 @@ def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
         "PAYOUT_STATUS_AFTER_S": "2", "PAYOUT_REQUEUE_AFTER_S": "60",
         "FEE_RATE_BPS": "250",  # 2.5 %, so that every ending shows the fee
         # Short reconciliation, for tests; the janitor runs only when a test sends its task.
-        "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "5",
+        "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "10",
         "RATELIMIT_AUTH": "1000/minute", "RATELIMIT_DEFAULT": "10000/minute",
         "LOG_LEVEL": "INFO",
     }

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 import requests
 
 from tests.helpers import (
@@ -46,14 +47,27 @@ def test_a_slow_mpesa_does_not_slow_the_api(slow_stack: Stack) -> None:
     wait_for_payment(buyer, response.json()["data"]["id"], "success", timeout=30)
 
 
+def _talking_to_the_sandbox(stack: Stack) -> bool:
+    """A worker process holds an open connection to the sandbox: its request is on the wire."""
+    port = int(stack.env["SANDBOX_PORT"])
+    workers = psutil.Process(stack.processes["worker"].pid).children(recursive=True)
+    return any(c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+               for w in workers for c in w.net_connections(kind="tcp"))
+
+
 def test_a_worker_killed_mid_push_still_ends_the_payment_once(slow_stack: Stack) -> None:
     seller, buyer = register(slow_stack, "seller"), register(slow_stack, "buyer")
+    warm_up = open_deal(buyer, seller, amount=300)  # so the OAuth token is cached: the next
+    wait_for_payment(buyer, pay(buyer, warm_up["id"], _phone()).json()["data"]["id"],  # call
+                     "success", timeout=30)  # the worker makes is the push itself
     deal, phone = open_deal(buyer, seller, amount=450), _phone()
     payment = pay(buyer, deal["id"], phone).json()["data"]
     db = database(slow_stack)
     wait_until(lambda: db.payments.find_one({"_id": payment["id"],
                                              "pushStartedAt": {"$exists": True}}),
-               what="the worker to claim the push")  # the push is now on the wire, for 3 s
+               what="the worker to claim the push")
+    wait_until(lambda: _talking_to_the_sandbox(slow_stack), every=0.02,
+               what="the push to be on the wire")  # Daraja takes 3 s to answer it
     slow_stack.kill("worker")
     slow_stack.start_worker()
     later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
