@@ -34,6 +34,7 @@ task_routes = {
     "payouts.request_b2c": {"queue": "payments"},
     "payouts.query_status": {"queue": "recon"},
     "payouts.reconcile": {"queue": "recon"},
+    "callbacks.requeue_stale": {"queue": "recon"},
     "callbacks.*": {"queue": "callbacks"},
     "deals.*": {"queue": "recon"},
     "ledger.*": {"queue": "recon"},
@@ -41,6 +42,7 @@ task_routes = {
 # One beat runs these; each is safe to run twice at once (compare-and-set, unique keys).
 beat_schedule = {
     "reconcile-payments": {"task": "payments.reconcile", "schedule": 15.0},
+    "requeue-stale-callbacks": {"task": "callbacks.requeue_stale", "schedule": 60.0},
     "auto-release-inspected-deals": {"task": "deals.auto_release", "schedule": 60.0},
     "expire-unfunded-deals": {"task": "deals.expire_unfunded", "schedule": 300.0},
     "reconcile-payouts": {"task": "payouts.reconcile", "schedule": 30.0},

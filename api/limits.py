@@ -25,5 +25,6 @@ def init(app: Flask, storage_uri: str, default: str, enabled: bool, auth: str) -
         RATELIMIT_STORAGE_URI=storage_uri, RATELIMIT_DEFAULT=default,
         RATELIMIT_ENABLED=enabled, RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_KEY_PREFIX="escrow-rl", ESCROW_RATELIMIT_AUTH=auth,
+        RATELIMIT_SWALLOW_ERRORS=True,  # a Redis outage must not take every request down
     )
     limiter.init_app(app)

@@ -103,3 +103,9 @@ def reconcile_payouts(now: str | None = None) -> dict[str, int]:
 @app.task(name=queue.REPAIR_SETTLEMENTS, **RETRY)
 def repair_settlements(now: str | None = None) -> int:
     return lifecycle.repair_settlements(container().ctx, _as_of(now) - timedelta(days=2))
+
+
+@app.task(name=queue.REQUEUE_CALLBACKS, **RETRY)
+def requeue_callbacks(now: str | None = None) -> int:
+    c = container()
+    return reconcile.requeue_stale_callbacks(c.ctx, c.callbacks, _as_of(now))

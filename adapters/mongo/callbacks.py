@@ -60,6 +60,11 @@ class MongoCallbacks:
                   .skip((page - 1) * limit).limit(limit))
         return list(cursor), total
 
+    def stale(self, before: datetime, limit: int) -> list[str]:
+        docs = self._c.find({"status": "received", "receivedAt": {"$lt": before}},
+                            projection={"_id": 1}).limit(limit)
+        return [doc["_id"] for doc in docs]
+
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
         self._c.update_one(
             {"_id": callback_id},

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.payments import Payment, PaymentStatus
-from domain.ports import GatewayRejected, StkGateway
+from domain.ports import CallbackInbox, GatewayRejected, StkGateway
 from domain.services.context import Context
 from domain.services.payments import first_check_at, fund_deal, tell_failed
 
@@ -32,6 +32,14 @@ def reconcile_payments(ctx: Context, now: datetime) -> dict[str, int]:
         elif _wait_another_round(ctx, payment, now) is None:
             counts["unresolved"] += 1
     return counts
+
+
+def requeue_stale_callbacks(ctx: Context, inbox: CallbackInbox, now: datetime) -> int:
+    """A callback stored but never processed (its enqueue was lost): process it now."""
+    ids = inbox.stale(now - timedelta(seconds=ctx.requeue_after_s), BATCH)
+    for callback_id in ids:
+        ctx.tasks.process_callback(callback_id)
+    return len(ids)
 
 
 def query_stk(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:

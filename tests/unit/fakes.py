@@ -74,6 +74,7 @@ class FakeTasks:
         self.b2c_requests: list[str] = []
         self.status_queries: list[tuple[str, int]] = []
         self.stk_queries: list[str] = []
+        self.callbacks: list[str] = []
 
     def request_stk_push(self, payment_id: str) -> None:
         self.stk_pushes.append(payment_id)
@@ -86,6 +87,9 @@ class FakeTasks:
 
     def query_stk(self, payment_id: str) -> None:
         self.stk_queries.append(payment_id)
+
+    def process_callback(self, callback_id: str) -> None:
+        self.callbacks.append(callback_id)
 
 
 class FakeNotifier:
@@ -161,6 +165,10 @@ class FakeInbox:
 
     def get(self, callback_id: str) -> InboxItem | None:
         return self.items.get(callback_id)
+
+    def stale(self, before: datetime, limit: int) -> list[str]:
+        return [i.id for i in self.items.values()
+                if i.status == "received" and i.received_at < before][:limit]
 
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
         self.marks[callback_id] = (str(status), outcome)

@@ -11,6 +11,7 @@ from domain import ledger
 from domain.payments import Payment, PaymentStatus
 from domain.ports import GatewayRejected, PhoneBusy, StkStatus
 from domain.services import payments, reconcile
+from tests.unit.fakes import FakeInbox
 from tests.unit.world import PHONE, World
 
 
@@ -130,3 +131,14 @@ def test_a_second_prompt_to_a_busy_phone_waits(world: World) -> None:
     with pytest.raises(PhoneBusy):
         payments.send_stk_push(world.ctx, QueryGateway(), second.id)  # type: ignore[arg-type]
     assert world.payment(second.id).push_started_at is None and second.phone == PHONE
+
+
+def test_a_callback_stored_but_never_enqueued_is_processed_by_the_janitor(world: World) -> None:
+    inbox = FakeInbox()
+    stuck = inbox.put('{"Body": {}}', world.fakes.clock.now())
+    done = inbox.put('{"Body": {}}', world.fakes.clock.now())
+    inbox.mark(done, "processed", "credited", world.fakes.clock.now())
+    now = world.fakes.clock.now()
+    assert reconcile.requeue_stale_callbacks(world.ctx, inbox, now + timedelta(seconds=30)) == 0
+    assert reconcile.requeue_stale_callbacks(world.ctx, inbox, now + timedelta(seconds=61)) == 1
+    assert world.fakes.tasks.callbacks == [stuck]
