@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,14 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox.app import create_app
 from sandbox.config import PUBLIC_INITIATOR_PASSWORD, PUBLIC_SANDBOX_PASSKEY, SandboxConfig
+from tests.sandbox import harness
+from tests.sandbox.harness import RunningServer
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 T = TypeVar("T")
 
@@ -55,34 +55,7 @@ PENDING_DELAY_MS = 1000
 
 
 def wait_until(check: Callable[[], T | None], what: str, timeout_s: float = 5.0) -> T:
-    """Poll ``check`` every 20 ms until it returns something truthy; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
-
-
-class RunningServer:
-    """A threaded werkzeug server on a free loopback port, serving from a daemon thread."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
+    return harness.wait_until(check, timeout_s, what)
 
 
 class CallbackRecorder:
