@@ -13,6 +13,7 @@ from domain.services.payments import Outcome
 from domain.services.wallet import fail, is_reserved, succeed
 
 QUERY_AFTER_UNKNOWN_S = 30
+ALERT_AFTER_CHECKS = 10  # still unknown after this many status queries: a person looks
 
 
 def send_b2c(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None:
@@ -85,6 +86,9 @@ def check_status(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | 
     ctx.payouts.record_status_query(payout.id, query_id)
     checked = payout.checked(ctx.clock.now())
     ctx.payouts.save(checked, expected_version=payout.version)
+    if checked.status_checks == ALERT_AFTER_CHECKS:  # once; the queries go on (money in flight)
+        ctx.notifier.alert("payout still unresolved after repeated Transaction Status queries",
+                           payout=payout.id, checks=str(checked.status_checks))
     return checked
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from domain import ledger
 from domain.payments import Payment, PaymentStatus
+from domain.payouts import PayoutStatus
 from domain.ports import GatewayRejected, PhoneBusy, StkStatus
-from domain.services import payments, reconcile
-from tests.unit.fakes import FakeInbox
+from domain.services import payments, payouts, reconcile
+from tests.unit.fakes import FakeB2c, FakeInbox
 from tests.unit.world import PHONE, World
 
 
@@ -142,3 +143,17 @@ def test_a_callback_stored_but_never_enqueued_is_processed_by_the_janitor(world:
     assert reconcile.requeue_stale_callbacks(world.ctx, inbox, now + timedelta(seconds=30)) == 0
     assert reconcile.requeue_stale_callbacks(world.ctx, inbox, now + timedelta(seconds=61)) == 1
     assert world.fakes.tasks.callbacks == [stuck]
+
+
+def test_a_payout_nobody_answers_about_raises_one_alert_and_is_still_asked_about(
+    world: World,
+) -> None:
+    world.seller_wallet(2000)
+    payout = world.withdraw(500)
+    gateway = FakeB2c()
+    payouts.send_b2c(world.ctx, gateway, payout.id)
+    for _ in range(12):
+        payouts.check_status(world.ctx, gateway, payout.id)
+    assert [a[1]["payout"] for a in world.fakes.notifier.alerts] == [payout.id]
+    assert world.payout(payout.id).status_checks == 12
+    assert world.payout(payout.id).status is PayoutStatus.PENDING
