@@ -188,10 +188,10 @@ IN_FLIGHT_STATES = {"initiated", "authorized", "pending authorized", "pending"}
 
 def status_verdict(report: ResultReport) -> StatusVerdict:
     """What a Transaction Status result says about the transaction it was asked about."""
-    if report.result_code == NOT_FOUND:
-        return StatusVerdict.UNKNOWN
     if not report.succeeded:
-        return StatusVerdict.FAILED
+        # The query itself failed (not found yet, our initiator refused, system busy…): that
+        # proves nothing about the payout. Refunding on it could pay the customer twice.
+        return StatusVerdict.UNKNOWN
     state = str(report.parameters.get("TransactionStatus") or "").strip().lower()
     if state == "completed":
         return StatusVerdict.COMPLETED

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from domain.errors import ConcurrencyError
 from domain.mpesa import ResultReport, StatusVerdict, status_verdict
 from domain.payouts import Payout, PayoutStatus
 from domain.ports import B2cGateway, GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
@@ -56,6 +57,8 @@ def apply_b2c_result(ctx: Context, report: ResultReport) -> Outcome:
         return Outcome.UNKNOWN_PAYMENT
     if payout.is_final:
         return Outcome.ALREADY_FINAL if _agrees(payout, report.succeeded) else Outcome.MISMATCH
+    if payout.status is PayoutStatus.QUEUED:  # the result beat our record of sending it
+        raise ConcurrencyError("the payout is still being sent; try the result again")
     if not report.succeeded:
         fail(ctx, payout, report.result_code, report.result_desc)
         return Outcome.FAILED

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from domain import ledger
+from domain.errors import ConcurrencyError
 from domain.payouts import Payout, PayoutStatus
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
 from domain.services import payouts
@@ -216,8 +217,7 @@ def test_a_completed_status_settles_the_payout_with_its_receipt(
     assert _money(world) == (500, 0, -500)
 
 
-@pytest.mark.parametrize(("code", "state"), [("2001", None), ("0", "Declined"),
-                                             ("0", "Cancelled")])
+@pytest.mark.parametrize(("code", "state"), [("0", "Declined"), ("0", "Cancelled")])
 def test_a_failed_status_fails_the_payout_and_returns_the_money(
     world: World, code: str, state: str | None,
 ) -> None:
@@ -228,7 +228,8 @@ def test_a_failed_status_fails_the_payout_and_returns_the_money(
     assert _money(world) == (1500, 0, -1500)
 
 
-@pytest.mark.parametrize(("code", "state"), [("2032", None), ("0", "Pending"), ("0", None)])
+@pytest.mark.parametrize(("code", "state"), [("2032", None), ("0", "Pending"), ("0", None),
+                                             ("2001", None), ("26", None)])
 def test_a_status_that_does_not_know_yet_changes_nothing(
     world: World, code: str, state: str | None,
 ) -> None:
@@ -271,3 +272,11 @@ def test_the_reconciler_asks_about_stale_pending_and_requeues_stale_queued_payou
     assert tasks.status_queries == [(stale_pending.id, 0)]
     assert tasks.b2c_requests == [stale_queued.id]
     assert fresh_queued.id not in tasks.b2c_requests
+
+
+def test_a_result_that_beats_our_record_of_sending_is_retried_not_dropped(world: World) -> None:
+    world.seller_wallet(1000)
+    payout = world.withdraw(300)  # queued: the worker has not recorded the send yet
+    with pytest.raises(ConcurrencyError):
+        payouts.apply_b2c_result(world.ctx, b2c_result(payout))
+    assert world.payout(payout.id).status is PayoutStatus.QUEUED
