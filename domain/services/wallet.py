@@ -102,10 +102,12 @@ def fail(ctx: Context, payout: Payout, code: str, desc: str) -> Payout:
     done = payout.failed(code, desc, now) if payout.status is PayoutStatus.PENDING \
         else payout.rejected(code, desc, now)
     ctx.payouts.save(done, expected_version=payout.version)
-    if is_reserved(ctx, payout):
+    reserved = is_reserved(ctx, payout)
+    if reserved:
         ctx.ledger.post(ledger.return_payout(payout.id, payout.user_id, payout.amount, now))
         wallet_moved(ctx, payout.user_id)
+    where = "the money is back in your wallet" if reserved else "no money left your wallet"
     tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
-         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); the money is back in your "
-         f"wallet", payout_id=payout.id)
+         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); {where}",
+         payout_id=payout.id)
     return done
