@@ -88,7 +88,7 @@ class Dispute:
 class Settlement:
     """How the escrowed money was divided; the ledger posting is derived from it."""
 
-    kind: str  # "release", "auto_release", "refund", "split"
+    kind: str  # "released", "auto_released", "dispute_release", "dispute_refund", "dispute_split"
     seller_amount: int  # before the fee
     buyer_amount: int
     fee: int

@@ -13,6 +13,7 @@ from domain.errors import (
     IllegalTransitionError,
     InvalidInput,
 )
+from domain.ledger import PostingConflict, UnbalancedPosting
 from domain.money import fee_for
 from domain.payments import PaymentStatus
 from domain.services.announce import kes, tell_parties, wallet_moved
@@ -144,8 +145,16 @@ def post_settlement(ctx: Context, deal: Deal) -> bool:
 
 
 def repair_settlements(ctx: Context, since: datetime) -> int:
-    """Post what a crash between a deal's settlement and its posting left undone."""
-    return sum(post_settlement(ctx, deal) for deal in ctx.deals.recently_settled(since, 500))
+    """Post what a crash between a deal's settlement and its posting left undone. One deal
+    that cannot be posted is alerted and does not stop the others."""
+    repaired = 0
+    for deal in ctx.deals.recently_settled(since, 500):
+        try:
+            repaired += post_settlement(ctx, deal)
+        except (PostingConflict, UnbalancedPosting) as error:
+            ctx.notifier.alert("a settled deal's posting cannot be written", deal=deal.id,
+                               error=str(error))
+    return repaired
 
 
 def expire_unfunded(ctx: Context, now: datetime) -> list[str]:

@@ -259,3 +259,23 @@ def test_a_release_whose_posting_was_lost_still_tells_both_parties_after_the_rep
     lifecycle.repair_settlements(world.ctx, world.fakes.clock.now() - timedelta(days=1))
     for party in (world.buyer.id, world.seller.id):
         assert "released" in world.fakes.notifications.kinds_for(party)
+
+
+def test_one_deal_that_cannot_be_posted_does_not_stop_the_repair_of_the_others(
+    world: World,
+) -> None:
+    import dataclasses
+
+    from domain.deals import Settlement
+
+    broken = world.funded(1000)
+    healthy = world.funded(700)
+    bad = dataclasses.replace(broken, settlement=Settlement(
+        "released", 1000, 0, 2000, world.fakes.clock.now()))  # a fee above the share
+    world.fakes.deals.rows[broken.id] = bad
+    settled = dataclasses.replace(healthy, settlement=Settlement(
+        "released", 700, 0, 0, world.fakes.clock.now()))
+    world.fakes.deals.rows[healthy.id] = settled
+    repaired = lifecycle.repair_settlements(world.ctx, world.fakes.clock.now())
+    assert repaired == 1
+    assert [a[1]["deal"] for a in world.fakes.notifier.alerts] == [broken.id]
