@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from domain import ledger
 from domain.deals import Deal, DealStatus, PaymentSummary, Trigger
-from domain.errors import ConcurrencyError, Conflict, IdempotencyMismatch, NotFound
+from domain.errors import ConcurrencyError, Conflict, NotFound
 from domain.mpesa import StkResult, account_reference
 from domain.payments import Payment, PaymentStatus, Verdict
 from domain.ports import (
@@ -21,6 +21,7 @@ from domain.ports import (
 from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
 from domain.services.deals import visible_deal
+from domain.services.idempotency import replay
 from domain.users import User
 
 
@@ -30,7 +31,7 @@ def request_payment(
     """Record a payment attempt (``queued``) and enqueue its STK push; replays return it again."""
     earlier = ctx.payments.by_idempotency_key(user.id, idempotency_key)
     if earlier is not None:
-        return _replay(earlier, request_hash)
+        return replay(earlier, request_hash)
     deal = visible_deal(ctx, user, deal_id)
     deal.require_buyer(user.id, "pay for")
     if deal.status is not DealStatus.PENDING:
@@ -43,7 +44,7 @@ def request_payment(
     stored = ctx.payments.add(payment)
     if stored.id != payment.id:  # a concurrent request holds the key or the deal's open slot
         if stored.payer_id == user.id and stored.idempotency_key == idempotency_key:
-            return _replay(stored, request_hash)
+            return replay(stored, request_hash)
         raise Conflict("a payment for this deal is already in progress")
     try:
         after = deal.apply(Trigger.PAY, user.id, now, "payment_requested", f"payment {payment.id}")
@@ -57,12 +58,6 @@ def request_payment(
     ctx.tasks.request_stk_push(payment.id)
     ctx.notifier.deal_changed(after, "transaction:updated")
     return payment
-
-
-def _replay(earlier: Payment, request_hash: str) -> Payment:
-    if earlier.request_hash != request_hash:
-        raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-    return earlier
 
 
 def payments_of(ctx: Context, user: User, deal_id: str) -> list[Payment]:

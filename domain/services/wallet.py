@@ -6,12 +6,13 @@ import dataclasses
 from typing import Any
 
 from domain import ledger
-from domain.errors import Conflict, IdempotencyMismatch, NotFound
+from domain.errors import Conflict, NotFound
 from domain.ledger import PostingConflict
 from domain.money import CURRENCY
 from domain.payouts import Payout, PayoutStatus, check_payout_amount
 from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
+from domain.services.idempotency import replay
 from domain.users import User
 
 RESERVE_TRIES = 5
@@ -33,7 +34,7 @@ def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempo
     """Move the amount out of the wallet now (so it cannot be spent twice), then queue the B2C."""
     earlier = ctx.payouts.by_idempotency_key(user.id, idempotency_key)
     if earlier is not None:
-        return _replay(earlier, request_hash)
+        return replay(earlier, request_hash)
     check_payout_amount(amount)
     account = ledger.wallet(user.id)
     if ctx.ledger.balance(account) < amount:
@@ -43,7 +44,7 @@ def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempo
                     debit_key="", created_at=now, updated_at=now)
     stored = ctx.payouts.add(payout)
     if stored.id != payout.id:
-        return _replay(stored, request_hash)
+        return replay(stored, request_hash)
     for _ in range(RESERVE_TRIES):
         if ctx.ledger.balance(account) < amount:
             break
@@ -66,12 +67,6 @@ def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempo
 def _too_low(amount: int) -> Conflict:
     return Conflict("the wallet balance is too low for this withdrawal",
                     {"amount": [f"{kes(amount)} is more than the balance"]})
-
-
-def _replay(earlier: Payout, request_hash: str) -> Payout:
-    if earlier.request_hash != request_hash:
-        raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-    return earlier
 
 
 def visible_payout(ctx: Context, user: User, payout_id: str) -> Payout:
