@@ -31,6 +31,8 @@ class SandboxConfig:
     callback_delay_ms: int = 300
     latency_ms: int = 0
     fault_rate: float = 0.0
+    oauth_fault_rate: float = 0.0
+    """Share of token requests answered HTTP 503 (the OAuth service down); separate draw."""
     seed: int | None = None
     query_pending_style: QueryPendingStyle = "http500"
     strict_callback_url: bool = False
@@ -60,6 +62,8 @@ class SandboxConfig:
             raise ValueError("callback_delay_ms and latency_ms must not be negative")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("fault_rate must be between 0 and 1")
+        if not 0.0 <= self.oauth_fault_rate <= 1.0:
+            raise ValueError("oauth_fault_rate must be between 0 and 1")
         if self.query_pending_style not in QUERY_PENDING_STYLES:
             raise ValueError(f"query_pending_style must be one of {QUERY_PENDING_STYLES}")
         if self.balance_mode not in BALANCE_MODES:
@@ -90,6 +94,7 @@ class SandboxConfig:
             callback_delay_ms=_integer(env, "SANDBOX_CALLBACK_DELAY_MS", default.callback_delay_ms),
             latency_ms=_integer(env, "SANDBOX_LATENCY_MS", default.latency_ms),
             fault_rate=_number(env, "SANDBOX_FAULT_RATE", default.fault_rate),
+            oauth_fault_rate=_number(env, "SANDBOX_OAUTH_FAULT_RATE", default.oauth_fault_rate),
             seed=_optional_integer(env, "SANDBOX_SEED"),
             query_pending_style=cast(
                 QueryPendingStyle,

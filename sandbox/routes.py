@@ -44,6 +44,7 @@ def daraja_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @blueprint.get(OAUTH_PATH)
     def generate_token() -> ResponseReturnValue:
+        sandbox.inject_oauth_fault()  # the OAuth service is down: it checks nothing
         authorization = request.headers.get("Authorization")
         authenticate_client(authorization, request.args.get("grant_type"), sandbox.config)
         return {"access_token": sandbox.tokens.issue(), "expires_in": sandbox.config.expires_in}

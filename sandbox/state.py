@@ -54,10 +54,20 @@ class Sandbox:
 
     def inject_fault(self) -> None:
         """Fail a ``fault_rate`` share of business calls with a 503, before anything is created."""
-        with self._random_lock:
-            draw = self._random.random()
-        if draw < self.config.fault_rate:
+        if self._draw() < self.config.fault_rate:
             raise service_unavailable()
+
+    def inject_oauth_fault(self) -> None:
+        """Fail an ``oauth_fault_rate`` share of token requests with a 503 (no token issued).
+
+        Draws only when the rate is set, so the business-call fault sequence of a seed is the
+        same with or without OAuth faults."""
+        if self.config.oauth_fault_rate and self._draw() < self.config.oauth_fault_rate:
+            raise service_unavailable()
+
+    def _draw(self) -> float:
+        with self._random_lock:
+            return self._random.random()
 
     def push(self, request: PushRequest) -> Push:
         """Create the push and schedule its callback deliveries (none, one or several)."""

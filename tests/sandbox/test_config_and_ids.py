@@ -30,6 +30,7 @@ def test_defaults_when_the_environment_is_empty() -> None:
     assert (config.shortcode, config.passkey) == ("174379", PUBLIC_SANDBOX_PASSKEY)
     assert (config.token_ttl_s, config.expires_in) == (3600, "3599")
     assert (config.callback_delay_ms, config.latency_ms, config.fault_rate) == (300, 0, 0.0)
+    assert config.oauth_fault_rate == 0.0
     assert (config.query_pending_style, config.balance_mode) == ("http500", "valueless")
     assert config.strict_callback_url is False and config.seed is None
 
@@ -40,13 +41,14 @@ def test_every_variable_is_read() -> None:
         "SANDBOX_PASSKEY": "p", "SANDBOX_TOKEN_TTL_S": "60", "SANDBOX_CALLBACK_DELAY_MS": "10",
         "SANDBOX_LATENCY_MS": "5", "SANDBOX_FAULT_RATE": "0.25", "SANDBOX_SEED": "42",
         "SANDBOX_QUERY_PENDING_STYLE": "4999", "SANDBOX_STRICT_CALLBACK_URL": "1",
-        "SANDBOX_BALANCE_MODE": "absent",
+        "SANDBOX_BALANCE_MODE": "absent", "SANDBOX_OAUTH_FAULT_RATE": "0.5",
     })
 
     assert config == SandboxConfig(
         consumer_key="k", consumer_secret="s", shortcode="600000", passkey="p", token_ttl_s=60,
         callback_delay_ms=10, latency_ms=5, fault_rate=0.25, seed=42,
         query_pending_style="4999", strict_callback_url=True, balance_mode="absent",
+        oauth_fault_rate=0.5,
     )
 
 
@@ -73,6 +75,7 @@ def test_business_variables_are_read_and_the_result_delay_follows_the_callback_d
     [("SANDBOX_B2C_SHORTCODE", "60000x"), ("SANDBOX_RESULT_DELAY_MS", "-5"),
      ("SANDBOX_RESULT_DELAY_MS", "soon"), ("SANDBOX_CERT_PATH", "/only-the-cert.pem"),
      ("SANDBOX_TOKEN_TTL_S", "soon"), ("SANDBOX_TOKEN_TTL_S", "0"), ("SANDBOX_FAULT_RATE", "2"),
+     ("SANDBOX_OAUTH_FAULT_RATE", "-0.1"), ("SANDBOX_OAUTH_FAULT_RATE", "often"),
      ("SANDBOX_QUERY_PENDING_STYLE", "http404"), ("SANDBOX_BALANCE_MODE", "zero"),
      ("SANDBOX_STRICT_CALLBACK_URL", "maybe"), ("SANDBOX_SHORTCODE", "17437a"),
      ("SANDBOX_CALLBACK_DELAY_MS", "-1")],

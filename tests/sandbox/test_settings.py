@@ -1,4 +1,4 @@
-"""SANDBOX_LATENCY_MS and SANDBOX_FAULT_RATE as seen over HTTP."""
+"""SANDBOX_LATENCY_MS, SANDBOX_FAULT_RATE and SANDBOX_OAUTH_FAULT_RATE as seen over HTTP."""
 
 from __future__ import annotations
 
@@ -60,6 +60,39 @@ def test_fault_rate_does_not_touch_oauth(start_sandbox: StartSandbox) -> None:
     daraja = start_sandbox(fault_rate=1.0)
 
     assert daraja.oauth().status_code == 200
+
+
+def test_oauth_fault_rate_one_answers_every_token_request_503(start_sandbox: StartSandbox) -> None:
+    daraja = start_sandbox(oauth_fault_rate=1.0)
+
+    responses = [daraja.oauth(), daraja.oauth(auth=("wrong-key", "wrong-secret"))]
+
+    for response in responses:
+        assert response.status_code == 503
+        assert response.json()["errorCode"] == "503.001.01"
+        assert set(response.json()) == {"requestId", "errorCode", "errorMessage"}
+    logged = daraja.control("/requests", path="/oauth/v1/generate")["items"]
+    assert [entry["status"] for entry in logged] == [503, 503]
+
+
+def test_oauth_fault_rate_is_a_share_and_spares_business_calls(
+    start_sandbox: StartSandbox,
+) -> None:
+    daraja = start_sandbox(oauth_fault_rate=0.5, seed=11)
+
+    answers = [daraja.oauth() for _ in range(30)]
+    token = next(a.json()["access_token"] for a in answers if a.status_code == 200)
+
+    assert {a.status_code for a in answers} == {200, 503}
+    assert {daraja.query("ws_CO_unknown", token=token).status_code for _ in range(20)} == {400}
+
+
+def test_oauth_fault_rate_is_repeatable_with_a_seed(start_sandbox: StartSandbox) -> None:
+    def statuses(daraja: DarajaTestClient) -> list[int]:
+        return [daraja.oauth().status_code for _ in range(30)]
+
+    assert statuses(start_sandbox(oauth_fault_rate=0.5, seed=5)) == statuses(
+        start_sandbox(oauth_fault_rate=0.5, seed=5))
 
 
 def test_fault_rate_is_a_share_and_repeatable_with_a_seed(start_sandbox: StartSandbox) -> None:
