@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -12,8 +14,13 @@ import requests
 from adapters.daraja import DarajaClient
 from adapters.redis_store import TokenCache, connect
 from adapters.settings import Settings
+from devstack.services import free_port
 from domain.payments import Payment
-from domain.ports import GatewayRejected, GatewayUnavailable
+from domain.payouts import Payout
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxConfig
+from tests.sandbox.harness import RunningServer
 from tests.stack import Stack
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
@@ -94,3 +101,105 @@ def test_an_unreachable_daraja_is_transient(settings: Settings) -> None:
     client = DarajaClient(gone, TokenCache(connect(settings.redis_url), gone.mpesa_consumer_key))
     with pytest.raises(GatewayUnavailable):
         client.push(_payment(), "ESCTEST")
+
+
+@pytest.fixture
+def own_sandbox() -> Iterator[Any]:
+    """Start a sandbox in this process with the given SandboxConfig overrides."""
+    servers: list[RunningServer] = []
+
+    def start(**config: Any) -> str:
+        server = RunningServer(create_sandbox(SandboxConfig(callback_delay_ms=50, **config)))
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _payout() -> Payout:
+    return Payout(id=uuid.uuid4().hex, user_id="u", amount=100, phone="254708374149",
+                  idempotency_key="k", request_hash="h", debit_key="dk", created_at=NOW,
+                  updated_at=NOW)
+
+
+def _own_token_cache(settings: Settings) -> TokenCache:
+    """The real Redis, under a key of its own (another sandbox's tokens are not valid here)."""
+    return TokenCache(connect(settings.redis_url), "own-sandbox-" + uuid.uuid4().hex)
+
+
+def _logged(base: str, path: str) -> list[int]:
+    items = requests.get(f"{base}/sandbox/requests", params={"path": path}, timeout=5)
+    return [item["status"] for item in items.json()["items"]]
+
+
+def test_a_503_on_a_push_or_a_payout_is_an_unknown_outcome_and_on_a_query_transient(
+    settings: Settings, own_sandbox: Any,
+) -> None:
+    base = own_sandbox(fault_rate=1.0)
+    faulty = dataclasses.replace(settings, mpesa_base_url=base,
+                                 mpesa_security_credential="not-checked-before-the-fault")
+    client = DarajaClient(faulty, _own_token_cache(settings))
+    with pytest.raises(GatewayOutcomeUnknown):
+        client.push(_payment(phone="254711000010"), "ESCTEST")
+    with pytest.raises(GatewayOutcomeUnknown):
+        client.pay(_payout())
+    payment = dataclasses.replace(_payment(), checkout_request_id="ws_CO_unknown")
+    with pytest.raises(GatewayUnavailable):
+        client.query(payment)
+    with pytest.raises(GatewayUnavailable):
+        client.query_status(_payout())
+    assert _logged(base, "/mpesa/stkpush/v1/processrequest") == [503]  # sent once, not again
+    assert _logged(base, "/mpesa/b2c/v3/paymentrequest") == [503]
+
+
+def test_an_oauth_outage_is_transient_and_sends_nothing(
+    settings: Settings, own_sandbox: Any,
+) -> None:
+    base = own_sandbox(oauth_fault_rate=1.0)
+    down = dataclasses.replace(settings, mpesa_base_url=base,
+                               mpesa_security_credential="never-sent")
+    client = DarajaClient(down, _own_token_cache(settings))
+    with pytest.raises(GatewayUnavailable):
+        client.push(_payment(phone="254711000011"), "ESCTEST")
+    with pytest.raises(GatewayUnavailable):
+        client.pay(_payout())
+    assert _logged(base, "/oauth/v1/generate") == [503, 503]
+    assert _logged(base, "/mpesa/stkpush/v1/processrequest") == []
+    assert _logged(base, "/mpesa/b2c/v3/paymentrequest") == []
+
+
+def test_a_token_cache_whose_redis_is_down_sends_nothing_and_is_transient(
+    stack: Stack, settings: Settings,
+) -> None:
+    gone = TokenCache(connect(f"redis://127.0.0.1:{free_port()}/0"), "k-" + uuid.uuid4().hex)
+    client = DarajaClient(settings, gone)
+    before = len(_logged(stack.sandbox, "/mpesa/stkpush/v1/processrequest"))
+    phone = f"2547{uuid.uuid4().int % 10**8:08d}"
+    with pytest.raises(GatewayUnavailable):
+        client.push(_payment(phone=phone), "ESCTEST")
+    with pytest.raises(GatewayUnavailable):
+        client.pay(_payout())
+    assert len(_logged(stack.sandbox, "/mpesa/stkpush/v1/processrequest")) == before
+
+
+def test_an_unreadable_certificate_sends_no_payout_and_is_transient(
+    stack: Stack, settings: Settings, tmp_path: Any,
+) -> None:
+    broken = tmp_path / "broken.cer"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    for path in (str(broken), str(tmp_path / "missing.cer")):
+        config = dataclasses.replace(settings, mpesa_security_credential=None,
+                                     mpesa_certificate_path=path)
+        client = DarajaClient(config, TokenCache(connect(settings.redis_url),
+                                                 settings.mpesa_consumer_key))
+        payout = _payout()
+        with pytest.raises(GatewayUnavailable):
+            client.pay(payout)
+        with pytest.raises(GatewayUnavailable):
+            client.query_status(payout)
+        sent = requests.get(f"{stack.sandbox}/sandbox/requests", timeout=5,
+                            params={"path": "/mpesa/b2c/v3/paymentrequest"}).json()["items"]
+        assert not [i for i in sent if i["originatorConversationId"]
+                    == payout.originator_conversation_id]
