@@ -13,7 +13,7 @@ from typing import Any
 
 from sandbox.ids import daraja_timestamp, placeholder_receipt
 from sandbox.ledger import TransactionRecord
-from sandbox.outcomes import INITIATOR_INVALID
+from sandbox.outcomes import INITIATOR_INVALID, SUCCESS
 from sandbox.payouts import Payout
 from sandbox.reversals import Reversal
 
@@ -76,12 +76,13 @@ class StatusQuery:
 
     @property
     def outcome(self) -> tuple[int | str, str]:
-        """2001 for a wrong initiator, 2032 for an unknown transaction, else the found one's."""
+        """2001 for a wrong initiator, 2032 for an unknown transaction, else success: the
+        query worked, and its TransactionStatus parameter tells how the transaction ended."""
         if not self.initiator_valid:
             return INITIATOR_INVALID.result_code, INITIATOR_INVALID.result_desc
         if self.found is None:
             return NOT_FOUND_CODE, NOT_FOUND_DESC
-        return self.found.result_code, self.found.result_desc
+        return SUCCESS.result_code, SUCCESS.result_desc
 
 
 def status_result(query: StatusQuery) -> JsonObject:
@@ -167,7 +168,13 @@ def _payout_parameters(payout: Payout) -> list[JsonObject]:
 
 
 def _status_parameters(found: TransactionRecord) -> list[JsonObject]:
-    """In the order of Daraja's sample; the second DebitPartyName names the other party."""
+    """In the order of Daraja's sample; the second DebitPartyName names the other party. A
+    transaction that failed is "Declined", its reason in TransactionReason (Daraja's FAQ lists
+    Declined among the states; the exact form of a real one is unconfirmed: sandbox/README)."""
+    completed = found.result_code == 0
+    reason: JsonObject = {"Key": "TransactionReason"}
+    if not completed:
+        reason["Value"] = found.result_desc
     return [
         *_parameters(
             ("DebitPartyName", found.debit_party),
@@ -177,10 +184,10 @@ def _status_parameters(found: TransactionRecord) -> list[JsonObject]:
             ("DebitAccountType", found.debit_account_type),
             ("DebitPartyCharges", found.debit_party_charges),
         ),
-        {"Key": "TransactionReason"},
+        reason,
         *_parameters(
             ("ReasonType", found.reason_type),
-            ("TransactionStatus", "Completed"),
+            ("TransactionStatus", "Completed" if completed else "Declined"),
             ("FinalisedTime", daraja_timestamp(found.finalised_on)),
             ("Amount", str(found.amount)),
             ("ConversationID", found.conversation_id),
