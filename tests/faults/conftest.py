@@ -21,8 +21,11 @@ def slow_stack() -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def faulty_stack() -> Iterator[Stack]:
-    """30 % of synchronous Daraja calls fail with a 503 before creating anything."""
-    running = start_stack(SANDBOX_FAULT_RATE="0.3", SANDBOX_SEED="20261124")
+    """30 % of synchronous Daraja calls fail with a 503 before creating anything (we cannot
+    know that: a 503 on a push is an unknown outcome). A short query schedule, so that what
+    the janitor cannot settle is closed within the test."""
+    running = start_stack(SANDBOX_FAULT_RATE="0.3", SANDBOX_SEED="20261124",
+                          STK_QUERY_DELAYS_S="1,1,1")
     try:
         yield running
     finally:
