@@ -40,6 +40,13 @@ class Container:
         return DarajaClient(self.settings, TokenCache(self.redis, self.settings.mpesa_consumer_key))
 
 
+def push_lost_after_s(settings: Settings) -> int:
+    """Longer than the slowest push can take: a token fetch and two sends (the second after
+    an invalid-token answer), each up to the connect and read timeouts, plus a margin."""
+    one_call = settings.mpesa_connect_timeout_s + settings.mpesa_read_timeout_s
+    return int(3 * one_call) + 15
+
+
 def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> Container:
     db = connect(settings.mongo_url, settings.mongo_db)
     if create_indexes:
@@ -52,5 +59,6 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
         hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
         fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
+        push_lost_after_s=push_lost_after_s(settings),
     )
     return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client))

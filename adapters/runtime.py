@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -17,3 +18,6 @@ class SystemClock:
 class ObjectIdFactory:
     def new_id(self) -> str:
         return str(ObjectId())
+
+    def new_reference(self) -> str:
+        return secrets.token_hex(16)  # 128 random bits, alphanumeric

@@ -32,6 +32,7 @@ class Trigger(StrEnum):
     RESOLVE_RELEASE = "resolve_release"
     RESOLVE_REFUND = "resolve_refund"
     RESOLVE_SPLIT = "resolve_split"
+    RECEIPT = "receipt"  # the M-Pesa receipt of a payment confirmed earlier reaches the deal
 
 
 S, T = DealStatus, Trigger
@@ -48,6 +49,7 @@ TRANSITIONS: dict[tuple[DealStatus, Trigger], DealStatus] = {
     (S.DISPUTED, T.RESOLVE_RELEASE): S.COMPLETED,
     (S.DISPUTED, T.RESOLVE_REFUND): S.CANCELLED,
     (S.DISPUTED, T.RESOLVE_SPLIT): S.COMPLETED,
+    **{(s, T.RECEIPT): s for s in (S.ACTIVE, S.COMPLETED, S.DISPUTED, S.CANCELLED)},
 }
 del S, T
 

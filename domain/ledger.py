@@ -108,15 +108,20 @@ def reserve_payout(user_id: str, seq: int, payout_id: str, amount: int, now: dat
                     PAYOUTS_IN_FLIGHT, amount, now, memo=f"payout {payout_id}")
 
 
+def payout_outcome_key(payout_id: str) -> str:
+    """Paid or returned share one key: a payout can never be both (the second is a conflict)."""
+    return f"payout:{payout_id}:outcome"
+
+
 def settle_payout(payout_id: str, amount: int, now: datetime) -> Posting:
     """M-Pesa paid the customer: the money has left our shortcode."""
-    return transfer(f"payout:{payout_id}:settle", "payout_settle", PAYOUTS_IN_FLIGHT, CLEARING,
+    return transfer(payout_outcome_key(payout_id), "payout_settle", PAYOUTS_IN_FLIGHT, CLEARING,
                     amount, now, memo=f"payout {payout_id}")
 
 
 def return_payout(payout_id: str, user_id: str, amount: int, now: datetime) -> Posting:
     """M-Pesa did not pay: the money goes back to the wallet."""
-    return transfer(f"payout:{payout_id}:return", "payout_return", PAYOUTS_IN_FLIGHT,
+    return transfer(payout_outcome_key(payout_id), "payout_return", PAYOUTS_IN_FLIGHT,
                     wallet(user_id), amount, now, memo=f"payout {payout_id}")
 
 

@@ -180,10 +180,14 @@ class StatusVerdict(StrEnum):
     COMPLETED = "completed"  # the money moved
     FAILED = "failed"  # it did not, and will not
     UNKNOWN = "unknown"  # not (yet) known: ask again later
+    STRANGE = "strange"  # a state we do not know: a person decides, nothing moves
 
 
 NOT_FOUND = "2032"
 IN_FLIGHT_STATES = {"initiated", "authorized", "pending authorized", "pending"}
+# The only states that return money to a wallet: an allow-list, so that a new or misspelt
+# state can never refund a payout that was paid (that would pay the customer twice).
+FAILED_STATES = {"cancelled", "canceled", "declined", "expired", "failed"}
 
 
 def status_verdict(report: ResultReport) -> StatusVerdict:
@@ -197,4 +201,6 @@ def status_verdict(report: ResultReport) -> StatusVerdict:
         return StatusVerdict.COMPLETED
     if not state or state in IN_FLIGHT_STATES:
         return StatusVerdict.UNKNOWN
-    return StatusVerdict.FAILED  # cancelled, declined, expired
+    if state in FAILED_STATES:
+        return StatusVerdict.FAILED
+    return StatusVerdict.STRANGE

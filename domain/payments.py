@@ -42,15 +42,14 @@ del P, PT
 OPEN = (PaymentStatus.QUEUED, PaymentStatus.PENDING)
 
 
-class Verdict(StrEnum):
-    """What a result from M-Pesa means for our records."""
+class Claim(StrEnum):
+    """What a callback's claim about a payment calls for. A callback is never proof."""
 
-    CREDIT = "credit"
-    FAIL = "fail"
-    MISMATCH = "mismatch"  # the result does not match what we asked: move no money
-    ALREADY_FINAL = "already_final"
-    ADD_RECEIPT = "add_receipt"  # confirmed by a query before; the callback brings the receipt
-    LATE_CREDIT = "late_credit"  # paid after all, after we had closed it as failed
+    VERIFY = "verify"  # plausible: ask M-Pesa (STK Query) before anything moves
+    MISMATCH = "mismatch"  # not what we asked for (amount, phone, receipt): move nothing
+    REPEAT = "repeat"  # what we already applied
+    RECEIPT = "receipt"  # M-Pesa already confirmed it; the callback brings the receipt
+    CONTRADICTED = "contradicted"  # disagrees with what M-Pesa already confirmed
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class Payment:
     updated_at: datetime
     idempotency_key: str
     request_hash: str
+    account_reference: str = ""  # random, stored: shown in the prompt, derivable from nothing
     status: PaymentStatus = PaymentStatus.QUEUED
     method: str = "mpesa_stk"
     merchant_request_id: str | None = None
@@ -127,17 +127,18 @@ class Payment:
                                    outcome_unknown=False, updated_at=now,
                                    version=self.version + 1)
 
-    def confirmed(self, code: str, description: str, now: datetime) -> Payment:
-        """STK Query's final answer: it proves the outcome but carries no receipt."""
-        trigger = PaymentTrigger.SUCCEED if code == SUCCESS else PaymentTrigger.FAIL
-        return self._move(trigger, now, result_code=code, result_desc=description,
-                          paid_at=now if code == SUCCESS else None, next_check_at=None)
-
-    def late_succeeded(self, result: StkResult, now: datetime) -> Payment:
-        """Paid after all, after we had closed it as failed: never dropped, always flagged."""
+    def confirmed(self, code: str, description: str, now: datetime,
+                  receipt: str | None = None) -> Payment:
+        """M-Pesa's own answer (STK Query), with the receipt of a callback it verified, if
+        any. A success after we had closed it as failed is never dropped, always flagged."""
+        if code != SUCCESS:
+            return self._move(PaymentTrigger.FAIL, now, result_code=code,
+                              result_desc=description, next_check_at=None)
+        late = self.status is PaymentStatus.FAILED
         return self._move(
-            PaymentTrigger.LATE_SUCCEED, now, receipt=result.receipt, paid_at=now,
-            result_code=result.result_code, result_desc=result.result_desc, late=True,
+            PaymentTrigger.LATE_SUCCEED if late else PaymentTrigger.SUCCEED, now,
+            result_code=code, result_desc=description, receipt=receipt, paid_at=now,
+            next_check_at=None, late=late or self.late,
         )
 
     def with_receipt(self, receipt: str, now: datetime) -> Payment:
@@ -147,19 +148,21 @@ class Payment:
     def rejected(self, code: str, description: str, now: datetime) -> Payment:
         return self._move(PaymentTrigger.REJECT, now, result_code=code, result_desc=description)
 
-    def judge(self, result: StkResult) -> Verdict:
-        """Decide, without changing anything, what ``result`` means for this payment."""
+    def assess(self, result: StkResult) -> Claim:
+        """Decide, without changing anything, what a callback's ``result`` calls for."""
         if result.checkout_request_id != self.checkout_request_id:
-            return Verdict.MISMATCH
+            return Claim.MISMATCH
         if not result.succeeded:
-            return Verdict.FAIL if self.is_open else Verdict.ALREADY_FINAL
+            if self.status is PaymentStatus.SUCCESS:
+                return Claim.CONTRADICTED
+            return Claim.REPEAT if self.status is PaymentStatus.FAILED else Claim.VERIFY
         if not self._matches(result):
-            return Verdict.MISMATCH
+            return Claim.MISMATCH
         if self.status is PaymentStatus.SUCCESS:
-            return Verdict.ADD_RECEIPT if self.receipt is None else Verdict.ALREADY_FINAL
-        if self.status is PaymentStatus.FAILED:
-            return Verdict.LATE_CREDIT
-        return Verdict.CREDIT
+            if self.receipt is None:
+                return Claim.RECEIPT
+            return Claim.REPEAT if self.receipt == result.receipt else Claim.MISMATCH
+        return Claim.VERIFY  # open, or closed as failed (a late success)
 
     def _matches(self, result: StkResult) -> bool:
         return (_same_amount(result.amount, self.amount) and bool(result.receipt)
@@ -169,20 +172,6 @@ class Payment:
         """Could ``result`` be the answer to this push whose CheckoutRequestID we never got?"""
         return (self.outcome_unknown and self.checkout_request_id is None and result.succeeded
                 and result.phone == self.phone and self._matches(result))
-
-    def settled(self, result: StkResult, now: datetime) -> Payment:
-        """The payment after an authoritative result that ``judge`` found credible."""
-        if result.succeeded and self.status is PaymentStatus.FAILED:
-            return self.late_succeeded(result, now)
-        if result.succeeded:
-            return self._move(
-                PaymentTrigger.SUCCEED, now, receipt=result.receipt, paid_at=now,
-                result_code=result.result_code, result_desc=result.result_desc,
-            )
-        return self._move(
-            PaymentTrigger.FAIL, now,
-            result_code=result.result_code, result_desc=result.result_desc,
-        )
 
 
 def _same_amount(reported: Decimal | None, asked: int) -> bool:

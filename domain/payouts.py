@@ -65,11 +65,9 @@ class Payout:
     status_checks: int = 0
     last_check_at: datetime | None = None
     version: int = 1
-
-    @property
-    def originator_conversation_id(self) -> str:
-        """Ours, unique per payout: Daraja v3 refuses a second request with it."""
-        return f"escrow-payout-{self.id}"
+    # Ours, random and stored, unique per payout (Daraja v3 refuses a second request with it);
+    # never derived from the payout id users see, so nobody can name it in a forged result.
+    originator_conversation_id: str = ""
 
     @property
     def is_final(self) -> bool:

@@ -22,6 +22,10 @@ class Clock(Protocol):
 class IdFactory(Protocol):
     def new_id(self) -> str: ...
 
+    def new_reference(self) -> str:
+        """At least 20 random alphanumerics: for identifiers we send to M-Pesa, which must not
+        be derivable from anything the API shows."""
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -65,7 +69,12 @@ class DealRepository(Protocol):
     def unfunded_past_due(self, now: datetime, limit: int) -> Sequence[Deal]:
         """Pending deals whose due date passed at or before ``now``."""
 
-    def recently_settled(self, since: datetime, limit: int) -> Sequence[Deal]: ...
+    def unposted_settlements(self, limit: int) -> Sequence[Deal]:
+        """Settled deals whose ledger posting is not known to be written, oldest first."""
+
+    def mark_settlement_posted(self, deal_id: str) -> None:
+        """Record that the deal's settlement posting is written (a later save may forget it:
+        that only makes the sweep post it again, a no-op)."""
 
 
 class PaymentRepository(Protocol):
@@ -76,6 +85,7 @@ class PaymentRepository(Protocol):
     def get(self, payment_id: str) -> Payment | None: ...
     def by_idempotency_key(self, payer_id: str, key: str) -> Payment | None: ...
     def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None: ...
+    def by_receipt(self, receipt: str) -> Payment | None: ...
     def open_for_deal(self, deal_id: str) -> Payment | None: ...
     def unknown_outcome_for(self, phone: str) -> Payment | None:
         """The newest payment to ``phone`` whose push got no answer (pending or closed)."""
@@ -116,9 +126,13 @@ class PayoutRepository(Protocol):
     def get(self, payout_id: str) -> Payout | None: ...
     def by_idempotency_key(self, user_id: str, key: str) -> Payout | None: ...
     def by_conversation(self, originator_conversation_id: str) -> Payout | None:
-        """By our OriginatorConversationID, or by that of a status query we sent for it."""
+        """By our own OriginatorConversationID (random, never shown to users)."""
 
-    def record_status_query(self, payout_id: str, query_id: str) -> None: ...
+    def by_status_query(self, query_id: str) -> Payout | None:
+        """By the OriginatorConversationID Daraja gave a Transaction Status query we sent."""
+
+    def record_status_query(self, payout_id: str, query_id: str) -> None:
+        """Remember a query we sent; concurrent calls never lose one."""
     def save(self, payout: Payout, expected_version: int) -> None: ...
     def stale(self, status: str, before: datetime, limit: int) -> Sequence[Payout]: ...
     def for_user(self, user_id: str, limit: int) -> Sequence[Payout]: ...
@@ -228,3 +242,6 @@ class CallbackInbox(Protocol):
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None: ...
     def stale(self, before: datetime, limit: int) -> Sequence[str]:
         """Ids of callbacks still ``received`` (never processed) since before ``before``."""
+
+    def requeued(self, callback_id: str) -> int:
+        """Count one more requeue of a stored callback; returns how many there were."""

@@ -6,6 +6,9 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from celery import Task
+from pymongo.errors import AutoReconnect
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.container import Container, build
 from domain.errors import ConcurrencyError
@@ -15,7 +18,10 @@ from workers import queue
 from workers.celery_app import app, settings
 
 RETRY = {
-    "autoretry_for": (GatewayUnavailable, ConcurrencyError, ConnectionError),
+    # Named transient failures only: M-Pesa not reached, a lost compare-and-set, a broker,
+    # Redis or Mongo connection that dropped (AutoReconnect covers a network timeout).
+    "autoretry_for": (GatewayUnavailable, ConcurrencyError, ConnectionError,
+                      RedisConnectionError, RedisTimeoutError, AutoReconnect),
     "retry_backoff": 2,  # 2, 4, 8 … seconds, drawn at random below that (jitter)
     "retry_backoff_max": 300,  # far below the broker's visibility timeout
     "retry_jitter": True,
@@ -52,7 +58,7 @@ def request_stk_push(self: Task, payment_id: str) -> None:
 @app.task(name=queue.QUERY_STK, **RETRY)
 def query_stk(payment_id: str) -> None:
     c = container()
-    reconcile.query_stk(c.ctx, c.gateway(), payment_id)
+    payments.check_payment(c.ctx, c.gateway(), payment_id)
 
 
 @app.task(name=queue.RECONCILE_PAYMENTS, **RETRY)
@@ -66,7 +72,8 @@ def process_callback(self: Task, callback_id: str) -> None:
     item = c.callbacks.get(callback_id)
     young = item is not None and c.ctx.clock.now() - item.received_at < MATCH_WINDOW
     try:
-        callbacks.process_callback(c.ctx, c.callbacks, callback_id, wait_for_match=young)
+        callbacks.process_callback(c.ctx, c.callbacks, c.gateway(), callback_id,
+                                   wait_for_match=young)
     except callbacks.NotYetMatched as unmatched:
         raise self.retry(countdown=5, max_retries=30, exc=unmatched) from None
 
@@ -102,7 +109,7 @@ def reconcile_payouts(now: str | None = None) -> dict[str, int]:
 
 @app.task(name=queue.REPAIR_SETTLEMENTS, **RETRY)
 def repair_settlements(now: str | None = None) -> int:
-    return lifecycle.repair_settlements(container().ctx, _as_of(now) - timedelta(days=2))
+    return lifecycle.repair_settlements(container().ctx)
 
 
 @app.task(name=queue.REQUEUE_CALLBACKS, **RETRY)

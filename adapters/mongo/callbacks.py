@@ -65,6 +65,11 @@ class MongoCallbacks:
                             projection={"_id": 1}).limit(limit)
         return [doc["_id"] for doc in docs]
 
+    def requeued(self, callback_id: str) -> int:
+        doc = self._c.find_one_and_update({"_id": callback_id}, {"$inc": {"requeues": 1}},
+                                          return_document=ReturnDocument.AFTER)
+        return 0 if doc is None else int(doc.get("requeues", 0))
+
     def mark(self, callback_id: str, status: str, outcome: str, now: datetime) -> None:
         self._c.update_one(
             {"_id": callback_id},

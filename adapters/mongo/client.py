@@ -19,6 +19,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("dueDate", ASCENDING)], name="status_due"),
         IndexModel([("status", ASCENDING), ("inspectionEndsAt", ASCENDING)],
                    name="status_inspection"),
+        IndexModel([("settlementPosted", ASCENDING), ("updatedAt", ASCENDING)],
+                   name="settlement_unposted"),
     ],
     "deal_events": [
         IndexModel([("dealId", ASCENDING), ("seq", ASCENDING)], unique=True,
@@ -44,9 +46,12 @@ INDEXES: dict[str, list[IndexModel]] = {
                    name="user_idempotency_unique"),
         IndexModel([("originatorConversationId", ASCENDING)], unique=True,
                    name="originator_unique"),
-        IndexModel([("statusQueries", ASCENDING)], name="status_queries"),
         IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
         IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_recent"),
+    ],
+    # One document per Transaction Status query we sent: inserts never lose a concurrent one.
+    "payout_status_queries": [
+        IndexModel([("payoutId", ASCENDING)], name="payout_queries"),
     ],
     "notifications": [
         IndexModel([("userId", ASCENDING), ("createdAt", DESCENDING)], name="user_recent"),

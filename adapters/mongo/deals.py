@@ -54,9 +54,15 @@ class MongoDeals:
         selector = {"status": DealStatus.PENDING.value, "dueDate": {"$lte": now}}
         return [_from_doc(d) for d in self._deals.find(selector).limit(limit)]
 
-    def recently_settled(self, since: datetime, limit: int) -> Sequence[Deal]:
-        selector = {"settlement": {"$ne": None}, "updatedAt": {"$gte": since}}
-        return [_from_doc(d) for d in self._deals.find(selector).limit(limit)]
+    def unposted_settlements(self, limit: int) -> Sequence[Deal]:
+        # Every save writes settlementPosted: false beside a settlement; only the posting
+        # step sets it true. Older documents without the field are swept once as well.
+        selector = {"settlement": {"$ne": None}, "settlementPosted": {"$ne": True}}
+        cursor = self._deals.find(selector).sort([("updatedAt", 1), ("_id", 1)]).limit(limit)
+        return [_from_doc(d) for d in cursor]
+
+    def mark_settlement_posted(self, deal_id: str) -> None:
+        self._deals.update_one({"_id": deal_id}, {"$set": {"settlementPosted": True}})
 
     def find(self, query: DealQuery) -> tuple[Sequence[Deal], int]:
         selector: Doc = {}
@@ -89,6 +95,7 @@ def _to_doc(deal: Deal) -> Doc:
         "inspectionEndsAt": deal.inspection_ends_at,
         "dispute": None if deal.dispute is None else _plain(deal.dispute),
         "settlement": None if deal.settlement is None else _plain(deal.settlement),
+        "settlementPosted": False,
         "version": deal.version,
         "lastEvent": None if deal.last_event is None else _event_doc(deal.last_event),
         "createdAt": deal.created_at, "updatedAt": deal.updated_at,

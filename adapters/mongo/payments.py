@@ -41,6 +41,9 @@ class MongoPayments:
     def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None:
         return _from_doc(self._c.find_one({"checkoutRequestId": checkout_request_id}))
 
+    def by_receipt(self, receipt: str) -> Payment | None:
+        return _from_doc(self._c.find_one({"receipt": receipt}))
+
     def open_for_deal(self, deal_id: str) -> Payment | None:
         return _from_doc(self._c.find_one({"openFor": deal_id}))
 
@@ -90,7 +93,7 @@ def _to_doc(p: Payment) -> Doc:
         "receipt": p.receipt, "resultCode": p.result_code, "resultDesc": p.result_desc,
         "paidAt": p.paid_at, "pushStartedAt": p.push_started_at,
         "outcomeUnknown": p.outcome_unknown, "checks": p.checks, "nextCheckAt": p.next_check_at,
-        "late": p.late,
+        "late": p.late, "accountReference": p.account_reference,
         "openFor": p.deal_id if p.is_open else None,
     }
     # Absent, not null: the partial unique indexes only cover strings that are there.
@@ -111,4 +114,5 @@ def _from_doc(doc: Doc | None) -> Payment | None:
         paid_at=doc.get("paidAt"), push_started_at=doc.get("pushStartedAt"),
         outcome_unknown=bool(doc.get("outcomeUnknown")), checks=doc.get("checks", 0),
         next_check_at=doc.get("nextCheckAt"), late=bool(doc.get("late")),
+        account_reference=doc.get("accountReference") or "",
     )

@@ -20,12 +20,14 @@ _FIELDS = {  # attribute → document key
     "receipt": "receipt", "result_code": "resultCode", "result_desc": "resultDesc",
     "send_started_at": "sendStartedAt", "status_checks": "statusChecks",
     "last_check_at": "lastCheckAt", "version": "version",
+    "originator_conversation_id": "originatorConversationId",
 }
 
 
 class MongoPayouts:
     def __init__(self, db: Database[Doc]) -> None:
         self._c = db["payouts"]
+        self._queries = db["payout_status_queries"]
 
     def add(self, payout: Payout) -> Payout:
         try:
@@ -47,20 +49,25 @@ class MongoPayouts:
         return _from_doc(self._c.find_one({"userId": user_id, "idempotencyKey": key}))
 
     def by_conversation(self, originator_conversation_id: str) -> Payout | None:
-        return _from_doc(self._c.find_one({"$or": [
-            {"originatorConversationId": originator_conversation_id},
-            {"statusQueries": originator_conversation_id},
-        ]}))
+        return _from_doc(self._c.find_one(
+            {"originatorConversationId": originator_conversation_id}))
+
+    def by_status_query(self, query_id: str) -> Payout | None:
+        query = self._queries.find_one({"_id": query_id}) if query_id else None
+        return None if query is None else self.get(query["payoutId"])
 
     def record_status_query(self, payout_id: str, query_id: str) -> None:
-        self._c.update_one({"_id": payout_id}, {"$addToSet": {"statusQueries": query_id}})
+        if not query_id:
+            return  # Daraja gave the query no id: its answer cannot be matched to us
+        try:
+            self._queries.insert_one({"_id": query_id, "payoutId": payout_id})
+        except DuplicateKeyError:
+            pass  # recorded before
 
     def save(self, payout: Payout, expected_version: int) -> None:
-        doc = _to_doc(payout)
-        current = self._c.find_one({"_id": payout.id}, {"statusQueries": 1}) or {}
-        doc["statusQueries"] = current.get("statusQueries", [])
         found = self._c.find_one_and_replace(
-            {"_id": payout.id, "version": expected_version}, doc, projection={"_id": 1})
+            {"_id": payout.id, "version": expected_version}, _to_doc(payout),
+            projection={"_id": 1})
         if found is None:
             raise ConcurrencyError("the payout changed meanwhile")
 
@@ -74,9 +81,7 @@ class MongoPayouts:
 
 
 def _to_doc(payout: Payout) -> Doc:
-    doc: Doc = {"_id": payout.id, "status": payout.status.value,
-                "originatorConversationId": payout.originator_conversation_id,
-                "statusQueries": []}
+    doc: Doc = {"_id": payout.id, "status": payout.status.value}
     doc.update({key: getattr(payout, attr) for attr, key in _FIELDS.items()})
     return doc
 

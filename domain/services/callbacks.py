@@ -1,4 +1,5 @@
-"""Processing what M-Pesa POSTed to us, once it is safely stored."""
+"""Processing what M-Pesa POSTed to us, once it is safely stored. A callback is a claim: the
+payment's and the payout's own services verify it with M-Pesa before anything moves."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.mpesa import MalformedCallback, StkResult, parse_result, parse_stk_callback
-from domain.payments import PaymentStatus
-from domain.ports import CallbackInbox
-from domain.services import payouts
+from domain.mpesa import MalformedCallback, parse_result, parse_stk_callback
+from domain.ports import CallbackInbox, StkGateway
+from domain.services import payments, payouts
 from domain.services.context import Context
-from domain.services.payments import Outcome, Settlement, settle_stk_result
+from domain.services.payments import PaymentOutcome
+from domain.services.payouts import PayoutOutcome
 
 
 class CallbackStatus(StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
-    FLAGGED = "flagged"  # moved no money; an operator should look at it
+    FLAGGED = "flagged"  # moved no money on its word; an operator should look at it
 
 
 class Kind(StrEnum):
@@ -30,73 +31,73 @@ class Kind(StrEnum):
 
 
 class NotYetMatched(Exception):
-    """The callback names a CheckoutRequestID we have not stored yet (it may beat our write)."""
+    """Too early to tell: the callback names an id we have not stored yet (it may beat our own
+    write), or M-Pesa cannot confirm it yet. Try again shortly."""
 
 
-SUSPICIOUS = {Outcome.UNKNOWN_PAYMENT, Outcome.MISMATCH, Outcome.CREDITED_TO_WALLET,
-              Outcome.LATE_CREDIT}
+# Only what needs a person is flagged; repeats and "not known yet" are routine.
+NEEDS_A_PERSON = {
+    PaymentOutcome.UNKNOWN_PAYMENT, PaymentOutcome.MISMATCH, PaymentOutcome.CONTRADICTED,
+    PaymentOutcome.UNVERIFIED, PaymentOutcome.LATE_CREDIT, PaymentOutcome.AWAITING,
+    PayoutOutcome.UNKNOWN_PAYOUT, PayoutOutcome.MISMATCH, PayoutOutcome.CONTRADICTED,
+    PayoutOutcome.STRANGE_STATE,
+}
+TOO_EARLY = {PaymentOutcome.UNKNOWN_PAYMENT, PaymentOutcome.AWAITING,
+             PayoutOutcome.UNKNOWN_PAYOUT}
 
 
-def process_callback(ctx: Context, inbox: CallbackInbox, callback_id: str,
-                     wait_for_match: bool) -> str:
-    """Parse, verify and apply one stored callback; returns the outcome recorded."""
+Outcome = PaymentOutcome | PayoutOutcome
+
+
+def process_callback(ctx: Context, inbox: CallbackInbox, gateway: StkGateway,
+                     callback_id: str, wait_for_match: bool) -> str:
+    """Parse, verify and apply one stored callback; returns the outcome recorded.
+
+    Only a body that cannot be read is "malformed"; any other error is a fault of ours and
+    propagates (the task retries it, the janitor requeues it, an alert follows in the end)."""
     item = inbox.get(callback_id)
     if item is None:
         return "missing"
     try:
         body = json.loads(item.raw, parse_float=Decimal)
-        outcome = HANDLERS[Kind(item.kind)](ctx, body, wait_for_match)
-    except (ValueError, MalformedCallback) as error:
+        kind = Kind(item.kind)
+        parsed = PARSERS[kind](body)
+    except (MalformedCallback, ValueError) as error:  # not JSON, not a known kind, not shaped
         inbox.mark(item.id, CallbackStatus.FLAGGED, f"malformed: {error}", ctx.clock.now())
         return "malformed"
-    status = CallbackStatus.FLAGGED if outcome in SUSPICIOUS else CallbackStatus.PROCESSED
+    outcome = HANDLERS[kind](ctx, gateway, parsed)
+    if outcome in TOO_EARLY and wait_for_match:
+        raise NotYetMatched(f"{kind.value} {callback_id}: {outcome.value}")
+    status = CallbackStatus.FLAGGED if outcome in NEEDS_A_PERSON else CallbackStatus.PROCESSED
     inbox.mark(item.id, status, outcome.value, ctx.clock.now())
     return outcome.value
 
 
-def process_stk_callback(ctx: Context, inbox: CallbackInbox, callback_id: str,
-                         wait_for_match: bool) -> str:
-    return process_callback(ctx, inbox, callback_id, wait_for_match)
+def _stk(ctx: Context, gateway: StkGateway, result: object) -> Outcome:
+    return payments.settle_stk_result(ctx, gateway, result).outcome  # type: ignore[arg-type]
 
 
-def _stk(ctx: Context, body: object, wait_for_match: bool) -> Outcome:
-    result = parse_stk_callback(body)
-    settlement = settle_stk_result(ctx, result)
-    if settlement.outcome is Outcome.UNKNOWN_PAYMENT and wait_for_match:
-        raise NotYetMatched(result.checkout_request_id)
-    if settlement.outcome is Outcome.ALREADY_FINAL and not _repeats(settlement, result):
-        return Outcome.MISMATCH  # contradicts what we already settled
-    return settlement.outcome
+def _b2c_result(ctx: Context, gateway: StkGateway, report: object) -> Outcome:
+    return payouts.apply_b2c_result(ctx, report)  # type: ignore[arg-type]
 
 
-def _repeats(settlement: Settlement, result: StkResult) -> bool:
-    """A repeat of what we already applied (say, after a crash) is not news."""
-    payment = settlement.payment
-    if payment is None:
-        return False
-    if result.succeeded:
-        return payment.status is PaymentStatus.SUCCESS and payment.receipt == result.receipt
-    return payment.status is PaymentStatus.FAILED
+def _b2c_timeout(ctx: Context, gateway: StkGateway, report: object) -> Outcome:
+    return payouts.apply_b2c_timeout(ctx, report)  # type: ignore[arg-type]
 
 
-def _b2c_result(ctx: Context, body: object, wait_for_match: bool) -> Outcome:
-    return payouts.apply_b2c_result(ctx, parse_result(body))
+def _status_result(ctx: Context, gateway: StkGateway, report: object) -> Outcome:
+    return payouts.apply_status_result(ctx, report)  # type: ignore[arg-type]
 
 
-def _b2c_timeout(ctx: Context, body: object, wait_for_match: bool) -> Outcome:
-    return payouts.apply_b2c_timeout(ctx, parse_result(body))
+def _status_timeout(ctx: Context, gateway: StkGateway, report: object) -> Outcome:
+    return PayoutOutcome.STATUS_QUERIED  # the reconciler asks again
 
 
-def _status_result(ctx: Context, body: object, wait_for_match: bool) -> Outcome:
-    return payouts.apply_status_result(ctx, parse_result(body))
-
-
-def _status_timeout(ctx: Context, body: object, wait_for_match: bool) -> Outcome:
-    parse_result(body)  # the reconciler will ask again
-    return Outcome.STATUS_QUERIED
-
-
-HANDLERS: dict[Kind, Callable[[Context, object, bool], Outcome]] = {
+PARSERS: dict[Kind, Callable[[object], object]] = {
+    Kind.STK: parse_stk_callback, Kind.B2C_RESULT: parse_result, Kind.B2C_TIMEOUT: parse_result,
+    Kind.STATUS_RESULT: parse_result, Kind.STATUS_TIMEOUT: parse_result,
+}
+HANDLERS: dict[Kind, Callable[[Context, StkGateway, object], Outcome]] = {
     Kind.STK: _stk, Kind.B2C_RESULT: _b2c_result, Kind.B2C_TIMEOUT: _b2c_timeout,
     Kind.STATUS_RESULT: _status_result, Kind.STATUS_TIMEOUT: _status_timeout,
 }

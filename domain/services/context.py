@@ -37,3 +37,6 @@ class Context:
     # run out with no final answer the payment is closed as failed, reason "UNRESOLVED".
     stk_query_delays_s: tuple[int, ...] = (60, 60, 120, 240, 480, 960, 1920)
     requeue_after_s: int = 60  # a payment still queued this long had its task lost
+    # A claimed push with no recorded answer after this long had its worker die. Longer than
+    # the slowest push can take: a token fetch and two sends, each connect + read timeouts.
+    push_lost_after_s: int = 120

@@ -132,7 +132,8 @@ def _announce_settlement(ctx: Context, deal: Deal) -> None:
 def post_settlement(ctx: Context, deal: Deal) -> bool:
     """The ledger posting a settled deal implies; writing it again is a no-op."""
     s = deal.settlement
-    if s is None or deal.funded_by is None:
+    if s is None or deal.funded_by is None:  # nothing was ever held: nothing to post
+        ctx.deals.mark_settlement_posted(deal.id)
         return False
     posted = ctx.ledger.post(ledger.settle_escrow(
         deal.id, deal.buyer_id, deal.seller_id, s.seller_amount, s.buyer_amount, s.fee, s.kind,
@@ -141,14 +142,16 @@ def post_settlement(ctx: Context, deal: Deal) -> bool:
         wallet_moved(ctx, *[u for u, share in ((deal.seller_id, s.seller_amount),
                                                (deal.buyer_id, s.buyer_amount)) if share])
     _announce_settlement(ctx, deal)  # stored once per deal version: a no-op when already told
+    ctx.deals.mark_settlement_posted(deal.id)
     return posted
 
 
-def repair_settlements(ctx: Context, since: datetime) -> int:
-    """Post what a crash between a deal's settlement and its posting left undone. One deal
-    that cannot be posted is alerted and does not stop the others."""
+def repair_settlements(ctx: Context, limit: int = 500) -> int:
+    """Post what a crash between a deal's settlement and its posting left undone: a cursor over
+    what is not known to be posted, so no backlog hides a broken deal. One deal that cannot be
+    posted is alerted and does not stop the others."""
     repaired = 0
-    for deal in ctx.deals.recently_settled(since, 500):
+    for deal in ctx.deals.unposted_settlements(limit):
         try:
             repaired += post_settlement(ctx, deal)
         except (PostingConflict, UnbalancedPosting) as error:

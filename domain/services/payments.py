@@ -1,7 +1,9 @@
-"""Funding a deal: the buyer asks to pay, M-Pesa prompts the phone, the result settles it."""
+"""A payment's whole life: the buyer asks to pay, M-Pesa prompts the phone, and only M-Pesa's
+own answer (STK Query) settles it. A callback is a claim that makes us ask, never proof."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -9,20 +11,45 @@ from enum import StrEnum
 from domain import ledger
 from domain.deals import Deal, DealStatus, PaymentSummary, Trigger
 from domain.errors import ConcurrencyError, Conflict, NotFound
-from domain.mpesa import StkResult, account_reference
-from domain.payments import Payment, PaymentStatus, Verdict
+from domain.mpesa import SUCCESS, StkResult, account_reference
+from domain.payments import Claim, Payment, PaymentStatus
 from domain.ports import (
     GatewayOutcomeUnknown,
     GatewayRejected,
     GatewayUnavailable,
     PhoneBusy,
     StkGateway,
+    StkStatus,
 )
 from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
 from domain.services.deals import visible_deal
 from domain.services.idempotency import replay
 from domain.users import User
+
+UNRESOLVED = "UNRESOLVED"
+
+
+class PaymentOutcome(StrEnum):
+    """What one callback (or one query) did to a payment: the one vocabulary for payments."""
+
+    CREDITED = "credited"  # M-Pesa confirmed it: escrow funded
+    CREDITED_TO_WALLET = "credited_to_wallet"  # confirmed, but the deal could no longer take it
+    LATE_CREDIT = "late_credit"  # confirmed after we had closed it as failed: credited, flagged
+    FAILED = "failed"  # M-Pesa confirmed it did not go through
+    RECEIPT_ADDED = "receipt_added"  # confirmed by a query before; the callback brings the receipt
+    REPEAT = "repeat"  # what we already applied
+    AWAITING = "awaiting"  # M-Pesa does not know the outcome yet: ask again a little later
+    UNVERIFIED = "unverified"  # M-Pesa would not confirm it: nothing moved
+    CONTRADICTED = "contradicted"  # the callback disagrees with M-Pesa: nothing moved on its word
+    MISMATCH = "mismatch"  # not what we asked for (amount, phone, receipt): nothing moved
+    UNKNOWN_PAYMENT = "unknown_payment"  # names no push of ours
+
+
+@dataclass(frozen=True)
+class Settled:
+    outcome: PaymentOutcome
+    payment: Payment | None = None
 
 
 def request_payment(
@@ -40,6 +67,7 @@ def request_payment(
     payment = Payment(
         id=ctx.ids.new_id(), deal_id=deal.id, payer_id=user.id, amount=deal.amount, phone=phone,
         created_at=now, updated_at=now, idempotency_key=idempotency_key, request_hash=request_hash,
+        account_reference=account_reference(ctx.ids.new_reference()),
     )
     stored = ctx.payments.add(payment)
     if stored.id != payment.id:  # a concurrent request holds the key or the deal's open slot
@@ -95,8 +123,11 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
             raise PhoneBusy("another prompt may still be open on this phone")
         claimed = payment.pushing(now)
         ctx.payments.save(claimed, expected_version=payment.version)  # one worker wins
-        payment, updated = claimed, _push(ctx, gateway, claimed, deal)
-    ctx.payments.save(updated, expected_version=payment.version)
+        payment, updated = claimed, _push(ctx, gateway, claimed)
+    try:
+        ctx.payments.save(updated, expected_version=payment.version)
+    except ConcurrencyError:
+        updated = _keep_answer(ctx, updated)  # the janitor gave up on the push meanwhile
     if updated.status is PaymentStatus.FAILED:
         tell_failed(ctx, updated)
     elif deal is not None:
@@ -108,10 +139,10 @@ def first_check_at(ctx: Context, now: datetime) -> datetime:
     return now + timedelta(seconds=ctx.stk_query_delays_s[0])
 
 
-def _push(ctx: Context, gateway: StkGateway, payment: Payment, deal: Deal) -> Payment:
+def _push(ctx: Context, gateway: StkGateway, payment: Payment) -> Payment:
     now = ctx.clock.now()
     try:
-        answer = gateway.push(payment, account_reference(deal.id))
+        answer = gateway.push(payment, payment.account_reference)
     except GatewayUnavailable:
         # Nothing was created: release the claim so the retry may push.
         ctx.payments.save(payment.push_withdrawn(now), expected_version=payment.version)
@@ -124,67 +155,139 @@ def _push(ctx: Context, gateway: StkGateway, payment: Payment, deal: Deal) -> Pa
                             first_check_at(ctx, now))
 
 
-class Outcome(StrEnum):
-    CREDITED = "credited"
-    CREDITED_TO_WALLET = "credited_to_wallet"  # paid, but the deal could no longer take it
-    FAILED = "failed"
-    UNKNOWN_PAYMENT = "unknown_payment"
-    MISMATCH = "mismatch"
-    ALREADY_FINAL = "already_final"
-    STATUS_QUERIED = "status_queried"  # no verdict: a Transaction Status query will decide
-    LATE_CREDIT = "late_credit"  # paid after we had closed it as failed: credited, flagged
+def _keep_answer(ctx: Context, answered: Payment) -> Payment:
+    """Our push got an answer after the janitor had marked it lost: keep its CheckoutRequestID
+    (thrown away, the payment could only be settled by a callback matched by phone)."""
+    current = ctx.payments.get(answered.id)
+    if (current is None or answered.checkout_request_id is None or not current.outcome_unknown
+            or current.checkout_request_id is not None):
+        raise ConcurrencyError("the payment changed while its push was answered")
+    kept = current.adopted(answered.checkout_request_id, ctx.clock.now())
+    ctx.payments.save(kept, expected_version=current.version)
+    return kept
 
 
-@dataclass(frozen=True)
-class Settlement:
-    outcome: Outcome
-    payment: Payment | None = None
+def settle_stk_result(ctx: Context, gateway: StkGateway, result: StkResult) -> Settled:
+    """A callback's claim about one STK push, verified with M-Pesa before anything moves.
+
+    Safe to run any number of times, and against a forged body: money moves only on what
+    STK Query answers for the CheckoutRequestID, and only if that agrees with the claim."""
+    payment = ctx.payments.by_checkout_request_id(result.checkout_request_id)
+    candidate = None if payment is not None else _unknown_push_for(ctx, result)
+    probe = payment or (candidate and dataclasses.replace(
+        candidate, checkout_request_id=result.checkout_request_id))
+    if probe is None:
+        return Settled(PaymentOutcome.UNKNOWN_PAYMENT)
+    claim = probe.assess(result)
+    if claim is Claim.RECEIPT:
+        return Settled(PaymentOutcome.RECEIPT_ADDED, _add_receipt(ctx, probe, result.receipt))
+    if claim is not Claim.VERIFY:
+        if claim is Claim.REPEAT:
+            finish(ctx, probe)  # what a crashed earlier run may have left undone
+        return Settled(PaymentOutcome(claim.value), probe)
+    status = _ask(gateway, probe)
+    if status is None or status.pending:
+        outcome = PaymentOutcome.UNVERIFIED if status is None else PaymentOutcome.AWAITING
+        return Settled(outcome, probe)
+    if candidate is not None:  # M-Pesa knows the id: now it is this payment's
+        probe = candidate.adopted(result.checkout_request_id, ctx.clock.now())
+        ctx.payments.save(probe, expected_version=candidate.version)
+    agrees = (status.result_code == SUCCESS) == result.succeeded
+    receipt = result.receipt if agrees and result.succeeded else None
+    done, outcome = apply_answer(ctx, probe, status, receipt)
+    if not agrees:
+        ctx.notifier.alert("an STK callback contradicts M-Pesa's own answer",
+                           payment=probe.id, claimed=result.result_code,
+                           confirmed=status.result_code or "")
+        return Settled(PaymentOutcome.CONTRADICTED, done)
+    return Settled(outcome, done)
 
 
-def settle_stk_result(ctx: Context, result: StkResult) -> Settlement:
-    """Apply M-Pesa's verdict on one STK push. Safe to run any number of times."""
-    payment = ctx.payments.by_checkout_request_id(result.checkout_request_id) \
-        or _adopt_unknown(ctx, result)
-    if payment is None:
-        return Settlement(Outcome.UNKNOWN_PAYMENT)
-    verdict = payment.judge(result)
-    if verdict is Verdict.MISMATCH:
-        return Settlement(Outcome.MISMATCH, payment)
-    if verdict is Verdict.ADD_RECEIPT:  # a query confirmed it; the callback brings the receipt
-        with_receipt = payment.with_receipt(result.receipt or "", ctx.clock.now())
-        ctx.payments.save(with_receipt, expected_version=payment.version)
-        fund_deal(ctx, with_receipt)
-        return Settlement(Outcome.ALREADY_FINAL, with_receipt)
-    if verdict is Verdict.ALREADY_FINAL:  # finish what a crashed earlier run started
-        if payment.status is PaymentStatus.SUCCESS:
-            fund_deal(ctx, payment)
-        elif payment.status is PaymentStatus.FAILED:
-            tell_failed(ctx, payment)
-        return Settlement(Outcome.ALREADY_FINAL, payment)
-    settled = payment.settled(result, ctx.clock.now())
-    ctx.payments.save(settled, expected_version=payment.version)
-    if verdict is Verdict.FAIL:
-        tell_failed(ctx, settled)
-        return Settlement(Outcome.FAILED, settled)
-    outcome = fund_deal(ctx, settled)
-    if verdict is Verdict.LATE_CREDIT:
-        ctx.notifier.alert("late STK success after the payment was closed as failed",
-                           payment=settled.id, deal=settled.deal_id, outcome=outcome.value)
-        return Settlement(Outcome.LATE_CREDIT, settled)
-    return Settlement(outcome, settled)
+def _ask(gateway: StkGateway, payment: Payment) -> StkStatus | None:
+    """STK Query; None when M-Pesa does not know the CheckoutRequestID."""
+    try:
+        return gateway.query(payment)
+    except GatewayRejected:
+        return None
+    except GatewayOutcomeUnknown as error:  # a read that got no answer: ask again
+        raise GatewayUnavailable(str(error)) from error
 
 
-def _adopt_unknown(ctx: Context, result: StkResult) -> Payment | None:
-    """A success for a push whose answer we lost: the one open push to that phone, same
-    amount (at most one push per phone is open at a time, so the match is unambiguous)."""
+def _unknown_push_for(ctx: Context, result: StkResult) -> Payment | None:
+    """The push whose answer we lost that this success could belong to: the one open push to
+    that phone, same amount (at most one prompt per phone is open at a time)."""
     if not result.succeeded or result.phone is None:
         return None
     candidate = ctx.payments.unknown_outcome_for(result.phone)
-    if candidate is None or not candidate.matches_unknown(result):
+    return candidate if candidate is not None and candidate.matches_unknown(result) else None
+
+
+def check_payment(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:
+    """The reconciliation schedule's STK Query of one pending push."""
+    payment = ctx.payments.get(payment_id)
+    if payment is None:
         return None
-    adopted = candidate.adopted(result.checkout_request_id, ctx.clock.now())
-    ctx.payments.save(adopted, expected_version=candidate.version)
-    return adopted
+    if not payment.is_open:
+        finish(ctx, payment)  # a redelivery after a crash past the answer
+        return payment
+    if payment.status is not PaymentStatus.PENDING or payment.checkout_request_id is None:
+        return payment
+    status = _ask(gateway, payment)
+    if status is None or status.pending:  # unknown to Daraja (yet), or still on the phone
+        return wait_another_round(ctx, payment, ctx.clock.now())
+    return apply_answer(ctx, payment, status, None)[0]
+
+
+def apply_answer(ctx: Context, payment: Payment, status: StkStatus,
+                 receipt: str | None) -> tuple[Payment, PaymentOutcome]:
+    """M-Pesa's final answer about ``payment``: the money is posted before the status."""
+    code = status.result_code or ""
+    if payment.status is PaymentStatus.SUCCESS or (
+            payment.status is PaymentStatus.FAILED and code != SUCCESS):
+        finish(ctx, payment)
+        return payment, PaymentOutcome.REPEAT
+    now = ctx.clock.now()
+    if receipt is not None and ctx.payments.by_receipt(receipt) is not None:
+        receipt = None  # another payment holds it: a replayed or forged receipt; keep ours clean
+    done = payment.confirmed(code, status.result_desc or "", now, receipt)
+    if code == SUCCESS:
+        ctx.ledger.post(ledger.fund_escrow(done.id, done.deal_id, done.amount, now))
+    ctx.payments.save(done, expected_version=payment.version)
+    if done.status is PaymentStatus.FAILED:
+        tell_failed(ctx, done)
+        return done, PaymentOutcome.FAILED
+    outcome = fund_deal(ctx, done)
+    if payment.status is PaymentStatus.FAILED:
+        ctx.notifier.alert("late STK success after the payment was closed as failed",
+                           payment=done.id, deal=done.deal_id, outcome=outcome.value)
+        return done, PaymentOutcome.LATE_CREDIT
+    return done, outcome
+
+
+def wait_another_round(ctx: Context, payment: Payment, now: datetime) -> Payment | None:
+    """Schedule the next check, or close the payment when the schedule has run out."""
+    delays = ctx.stk_query_delays_s
+    following = payment.checks + 1
+    next_at = now + timedelta(seconds=delays[following]) if following < len(delays) else None
+    checked = payment.checked(now, next_at)
+    ctx.payments.save(checked, expected_version=payment.version)
+    if next_at is not None:
+        return checked
+    closed = checked.confirmed(UNRESOLVED, "no final answer from M-Pesa within the "
+                               "reconciliation schedule", now)
+    ctx.payments.save(closed, expected_version=checked.version)
+    ctx.notifier.alert("STK payment unresolved after the whole query schedule",
+                       payment=closed.id, deal=closed.deal_id, checks=str(closed.checks))
+    tell_failed(ctx, closed)
+    return None
+
+
+def finish(ctx: Context, payment: Payment) -> None:
+    """Complete what a final payment implies; every step is a no-op when already done."""
+    if payment.status is PaymentStatus.SUCCESS:
+        fund_deal(ctx, payment)
+    elif payment.status is PaymentStatus.FAILED:
+        tell_failed(ctx, payment)
 
 
 def tell_failed(ctx: Context, payment: Payment) -> None:
@@ -197,7 +300,7 @@ def tell_failed(ctx: Context, payment: Payment) -> None:
          f"({payment.result_desc}); you can pay again", deal_id=deal.id)
 
 
-def fund_deal(ctx: Context, payment: Payment) -> Outcome:
+def fund_deal(ctx: Context, payment: Payment) -> PaymentOutcome:
     """Ledger hold, deal ``active``, timeline event: each step idempotent, in that order."""
     now = ctx.clock.now()
     ctx.ledger.post(ledger.fund_escrow(payment.id, payment.deal_id, payment.amount, now))
@@ -208,22 +311,42 @@ def fund_deal(ctx: Context, payment: Payment) -> Outcome:
         if deal.last_event is not None:
             ctx.deals.record_event(deal.last_event)
         _tell_funded(ctx, deal)  # stored once per key: a no-op unless a crash lost it
-        return Outcome.CREDITED
+        return PaymentOutcome.CREDITED
     if deal.status is not DealStatus.PENDING:
         _return_to_buyer(ctx, payment, deal)
-        return Outcome.CREDITED_TO_WALLET
+        return PaymentOutcome.CREDITED_TO_WALLET
     summary = PaymentSummary("mpesa", payment.receipt, payment.status.value, payment.paid_at)
-    funded = deal.apply(
-        Trigger.FUND, "system", now, "funded", f"M-Pesa receipt {payment.receipt}",
-        payment=summary, funded_by=payment.id,
-    )
+    note = (f"M-Pesa receipt {payment.receipt}" if payment.receipt
+            else "confirmed by M-Pesa (STK Query); the receipt follows")
+    funded = deal.apply(Trigger.FUND, "system", now, "funded", note, payment=summary,
+                        funded_by=payment.id)
     ctx.deals.save(funded, expected_version=deal.version)
     assert funded.last_event is not None
     ctx.deals.record_event(funded.last_event)
     ctx.notifier.payment_changed(payment, funded)
     ctx.notifier.deal_changed(funded, "transaction:updated")
     _tell_funded(ctx, funded)
-    return Outcome.CREDITED
+    return PaymentOutcome.CREDITED
+
+
+def _add_receipt(ctx: Context, payment: Payment, receipt: str | None) -> Payment:
+    """The receipt of a payment M-Pesa already confirmed reaches the payment and the deal."""
+    now = ctx.clock.now()
+    if not receipt or ctx.payments.by_receipt(receipt) is not None:
+        return payment
+    with_receipt = payment.with_receipt(receipt, now)
+    ctx.payments.save(with_receipt, expected_version=payment.version)
+    deal = ctx.deals.get(payment.deal_id)
+    if deal is None or deal.funded_by != payment.id or deal.payment is None:
+        return with_receipt
+    summary = dataclasses.replace(deal.payment, reference=receipt)
+    after = deal.apply(Trigger.RECEIPT, "system", now, "receipt_received",
+                       f"M-Pesa receipt {receipt}", payment=summary)
+    ctx.deals.save(after, expected_version=deal.version)
+    assert after.last_event is not None
+    ctx.deals.record_event(after.last_event)
+    ctx.notifier.deal_changed(after, "transaction:updated")
+    return with_receipt
 
 
 def _tell_funded(ctx: Context, deal: Deal) -> None:
@@ -233,11 +356,12 @@ def _tell_funded(ctx: Context, deal: Deal) -> None:
 
 
 def _return_to_buyer(ctx: Context, payment: Payment, deal: Deal) -> None:
-    """Money that arrived for a deal that can no longer hold it goes to the buyer's wallet."""
+    """Money that arrived for a deal that can no longer hold it goes to the buyer's wallet.
+    The posting is built from facts that never change, so writing it again is a no-op."""
     ctx.ledger.post(ledger.transfer(
         f"payment:{payment.id}:return", "late_payment_return", ledger.escrow(deal.id),
         ledger.wallet(payment.payer_id), payment.amount, ctx.clock.now(), deal_id=deal.id,
-        memo=f"payment {payment.id} arrived after the deal was {deal.status.value}",
+        memo=f"payment {payment.id} arrived after the deal stopped taking payments",
     ))
     tell(ctx, payment.payer_id, f"payment:{payment.id}:returned", "payment_returned",
          f"Your payment of {kes(payment.amount)} for '{deal.title}' arrived after the deal was "

@@ -1,20 +1,41 @@
-"""The workers' half of a withdrawal: send the B2C once, then believe only M-Pesa's word."""
+"""A payout's whole life: send the B2C once, then believe only M-Pesa's answer to our own
+Transaction Status query. A B2C result is a claim that makes us ask, never proof; money is
+posted before the status that depends on it."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
+from domain import ledger
 from domain.errors import ConcurrencyError
+from domain.ledger import PostingConflict
 from domain.mpesa import ResultReport, StatusVerdict, status_verdict
 from domain.payouts import Payout, PayoutStatus
 from domain.ports import B2cGateway, GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
+from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
-from domain.services.payments import Outcome
-from domain.services.wallet import fail, is_reserved, succeed
+from domain.services.wallet import is_reserved
 
 QUERY_AFTER_UNKNOWN_S = 30
 ALERT_AFTER_CHECKS = 10  # still unknown after this many status queries: a person looks
+BATCH = 200
+
+
+class PayoutOutcome(StrEnum):
+    """What one B2C or Transaction Status result did to a payout."""
+
+    VERIFYING = "verifying"  # a B2C result claimed an outcome: our status query will tell
+    PAID = "paid"  # M-Pesa's status answer: the customer has the money
+    RETURNED = "returned"  # M-Pesa's status answer: not paid; the money is back in the wallet
+    REPEAT = "repeat"  # agrees with what we already applied
+    NOT_KNOWN_YET = "not_known_yet"  # the status query could not tell yet: asked again later
+    STATUS_QUERIED = "status_queried"  # a queue timeout: a status query was sent
+    STRANGE_STATE = "strange_state"  # a status we do not know: nothing moved, a person decides
+    CONTRADICTED = "contradicted"  # disagrees with M-Pesa's confirmed answer: nothing moved
+    MISMATCH = "mismatch"  # not what we sent (amount, transaction): nothing moved
+    UNKNOWN_PAYOUT = "unknown_payout"  # names nothing we sent
 
 
 def send_b2c(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None:
@@ -25,7 +46,7 @@ def send_b2c(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None
         return payout
     now = ctx.clock.now()
     if not is_reserved(ctx, payout):
-        return fail(ctx, payout, "NOT_RESERVED", "the withdrawal was never reserved")
+        return _fail(ctx, payout, "NOT_RESERVED", "the withdrawal was never reserved")
     if payout.send_started_at is not None:
         return _unknown(ctx, payout, now)
     claimed = payout.sending(now)
@@ -35,8 +56,8 @@ def send_b2c(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None
     except GatewayUnavailable:
         ctx.payouts.save(claimed.send_withdrawn(ctx.clock.now()), claimed.version)
         raise
-    except GatewayRejected as refused:
-        return fail(ctx, claimed, refused.code, refused.description)
+    except GatewayRejected as refused:  # Daraja's own synchronous answer: nothing was sent
+        return _fail(ctx, claimed, refused.code, refused.description)
     except GatewayOutcomeUnknown:
         return _unknown(ctx, claimed, ctx.clock.now())
     sent = claimed.sent(conversation_id, ctx.clock.now())
@@ -51,40 +72,41 @@ def _unknown(ctx: Context, payout: Payout, now: datetime) -> Payout:
     return pending
 
 
-def apply_b2c_result(ctx: Context, report: ResultReport) -> Outcome:
+def apply_b2c_result(ctx: Context, report: ResultReport) -> PayoutOutcome:
+    """A B2C result only makes us ask Transaction Status: it never moves money itself."""
     payout = ctx.payouts.by_conversation(report.originator_conversation_id)
     if payout is None:
-        return Outcome.UNKNOWN_PAYMENT
+        return PayoutOutcome.UNKNOWN_PAYOUT
     if payout.is_final:
-        return Outcome.ALREADY_FINAL if _agrees(payout, report.succeeded) else Outcome.MISMATCH
+        return PayoutOutcome.REPEAT if _agrees(payout, report.succeeded) \
+            else PayoutOutcome.CONTRADICTED
     if payout.status is PayoutStatus.QUEUED:  # the result beat our record of sending it
         raise ConcurrencyError("the payout is still being sent; try the result again")
-    if not report.succeeded:
-        fail(ctx, payout, report.result_code, report.result_desc)
-        return Outcome.FAILED
     amount = report.parameters.get("TransactionAmount")
-    if amount is not None and not _same_amount(amount, payout.amount):
-        return Outcome.MISMATCH
-    receipt = report.transaction_id or _text(report.parameters.get("TransactionReceipt"))
-    succeed(ctx, payout, receipt, report.result_code, report.result_desc)
-    return Outcome.CREDITED
+    if report.succeeded and amount is not None and not _same_amount(amount, payout.amount):
+        return PayoutOutcome.MISMATCH
+    ctx.tasks.query_payout_status(payout.id, 0)
+    return PayoutOutcome.VERIFYING
 
 
-def apply_b2c_timeout(ctx: Context, report: ResultReport) -> Outcome:
+def apply_b2c_timeout(ctx: Context, report: ResultReport) -> PayoutOutcome:
     """A queue timeout proves nothing: ask Transaction Status at once, do not retry the payout."""
     payout = ctx.payouts.by_conversation(report.originator_conversation_id)
     if payout is None:
-        return Outcome.UNKNOWN_PAYMENT
+        return PayoutOutcome.UNKNOWN_PAYOUT
     if payout.is_final:
-        return Outcome.ALREADY_FINAL
+        return PayoutOutcome.REPEAT
     ctx.tasks.query_payout_status(payout.id, 0)
-    return Outcome.STATUS_QUERIED
+    return PayoutOutcome.STATUS_QUERIED
 
 
 def check_status(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None:
+    """Send a Transaction Status query about a pending payout (the answer is a callback)."""
     payout = ctx.payouts.get(payout_id)
     if payout is None or payout.status is not PayoutStatus.PENDING:
         return payout
+    if _finish_from_ledger(ctx, payout):
+        return ctx.payouts.get(payout_id)
     query_id = gateway.query_status(payout)
     ctx.payouts.record_status_query(payout.id, query_id)
     checked = payout.checked(ctx.clock.now())
@@ -95,39 +117,113 @@ def check_status(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | 
     return checked
 
 
-def apply_status_result(ctx: Context, report: ResultReport) -> Outcome:
-    original = _text(report.parameters.get("OriginatorConversationID"))
-    payout = (ctx.payouts.by_conversation(original) if original else None) \
-        or ctx.payouts.by_conversation(report.originator_conversation_id)
+def apply_status_result(ctx: Context, report: ResultReport) -> PayoutOutcome:
+    """M-Pesa's answer to a query we sent, matched by the query's own id (which only Daraja
+    and we know), about the transaction we sent: the one word that settles a payout."""
+    payout = ctx.payouts.by_status_query(report.originator_conversation_id)
     if payout is None:
-        return Outcome.UNKNOWN_PAYMENT
+        return PayoutOutcome.UNKNOWN_PAYOUT
+    named = report.parameters.get("OriginatorConversationID")
+    amount = report.parameters.get("Amount")
+    if (named is not None and str(named) != payout.originator_conversation_id) or (
+            amount is not None and not _same_amount(amount, payout.amount)):
+        return PayoutOutcome.MISMATCH
     verdict = status_verdict(report)
+    if verdict is StatusVerdict.STRANGE:
+        ctx.notifier.alert("Transaction Status reported a state we do not know",
+                           payout=payout.id, state=str(report.parameters.get("TransactionStatus")))
+        return PayoutOutcome.STRANGE_STATE
+    if verdict is StatusVerdict.UNKNOWN:
+        return PayoutOutcome.NOT_KNOWN_YET
+    paid = verdict is StatusVerdict.COMPLETED
     if payout.is_final:
-        same = verdict is StatusVerdict.UNKNOWN or _agrees(payout,
-                                                           verdict is StatusVerdict.COMPLETED)
-        return Outcome.ALREADY_FINAL if same else Outcome.MISMATCH
-    if verdict is StatusVerdict.COMPLETED:
-        succeed(ctx, payout, _text(report.parameters.get("ReceiptNo")), "0",
-                "confirmed by Transaction Status")
-        return Outcome.CREDITED
-    if verdict is StatusVerdict.FAILED:
-        fail(ctx, payout, report.result_code, report.result_desc or "failed per Transaction Status")
-        return Outcome.FAILED
-    return Outcome.UNKNOWN_PAYMENT  # not known yet: the reconciler asks again later
+        return PayoutOutcome.REPEAT if _agrees(payout, paid) else _contradiction(ctx, payout)
+    if paid:
+        receipt = report.parameters.get("ReceiptNo")
+        _succeed(ctx, payout, None if receipt is None else str(receipt))
+        return PayoutOutcome.PAID
+    state = str(report.parameters.get("TransactionStatus")).strip()
+    _fail(ctx, payout, state.upper(), f"{state} per Transaction Status")
+    return PayoutOutcome.RETURNED
 
 
 def reconcile(ctx: Context, now: datetime, pending_after: timedelta,
               queued_after: timedelta) -> dict[str, int]:
-    """Ask about payouts with no result, and re-enqueue ones whose task never ran."""
-    asked = 0
-    for payout in ctx.payouts.stale(PayoutStatus.PENDING.value, now - pending_after, 200):
-        ctx.tasks.query_payout_status(payout.id, 0)
-        asked += 1
-    requeued = 0
-    for payout in ctx.payouts.stale(PayoutStatus.QUEUED.value, now - queued_after, 200):
-        ctx.tasks.request_b2c(payout.id)
-        requeued += 1
-    return {"status_queries": asked, "requeued": requeued}
+    """Ask about payouts with no result, re-enqueue ones whose task never ran, and finish
+    any whose outcome was posted but whose status a crash left behind."""
+    counts = {"status_queries": 0, "requeued": 0, "repaired": 0}
+    for payout in ctx.payouts.stale(PayoutStatus.PENDING.value, now - pending_after, BATCH):
+        if _finish_from_ledger(ctx, payout):
+            counts["repaired"] += 1
+        else:
+            ctx.tasks.query_payout_status(payout.id, 0)
+            counts["status_queries"] += 1
+    for payout in ctx.payouts.stale(PayoutStatus.QUEUED.value, now - queued_after, BATCH):
+        if _finish_from_ledger(ctx, payout):
+            counts["repaired"] += 1
+        else:
+            ctx.tasks.request_b2c(payout.id)
+            counts["requeued"] += 1
+    return counts
+
+
+def _succeed(ctx: Context, payout: Payout, receipt: str | None) -> Payout:
+    now = ctx.clock.now()
+    if not _post(ctx, payout, ledger.settle_payout(payout.id, payout.amount, now)):
+        return payout
+    done = payout.succeeded(receipt, "0", "confirmed by Transaction Status", now)
+    ctx.payouts.save(done, expected_version=payout.version)
+    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
+         f"{kes(payout.amount)} was sent to your M-Pesa (receipt {receipt})", payout_id=payout.id)
+    return done
+
+
+def _fail(ctx: Context, payout: Payout, code: str, desc: str) -> Payout:
+    """M-Pesa did not pay: the money (if it was reserved) comes back, then the payout fails."""
+    now = ctx.clock.now()
+    reserved = is_reserved(ctx, payout)
+    if reserved and not _post(ctx, payout, ledger.return_payout(payout.id, payout.user_id,
+                                                                 payout.amount, now)):
+        return payout
+    done = payout.failed(code, desc, now) if payout.status is PayoutStatus.PENDING \
+        else payout.rejected(code, desc, now)
+    ctx.payouts.save(done, expected_version=payout.version)
+    if reserved:
+        wallet_moved(ctx, payout.user_id)
+    where = "the money is back in your wallet" if reserved else "no money left your wallet"
+    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
+         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); {where}",
+         payout_id=payout.id)
+    return done
+
+
+def _post(ctx: Context, payout: Payout, posting: ledger.Posting) -> bool:
+    """Write the payout's one outcome posting; False (and an alert) when the other outcome
+    holds its key: M-Pesa would have said both, and money never moves twice."""
+    try:
+        ctx.ledger.post(posting)
+        return True
+    except PostingConflict:
+        _contradiction(ctx, payout)
+        return False
+
+
+def _finish_from_ledger(ctx: Context, payout: Payout) -> bool:
+    """A crash between a payout's outcome posting and its status: finish the status."""
+    posting = ctx.ledger.get(ledger.payout_outcome_key(payout.id))
+    if posting is None:
+        return False
+    if posting.kind == "payout_settle":
+        _succeed(ctx, payout, payout.receipt)
+    else:
+        _fail(ctx, payout, "RETURNED", "not paid per Transaction Status")
+    return True
+
+
+def _contradiction(ctx: Context, payout: Payout) -> PayoutOutcome:
+    ctx.notifier.alert("M-Pesa's answers about a payout contradict each other; nothing moved",
+                       payout=payout.id, status=payout.status.value)
+    return PayoutOutcome.CONTRADICTED
 
 
 def _agrees(payout: Payout, paid: bool) -> bool:
@@ -140,7 +236,3 @@ def _same_amount(reported: object, asked: int) -> bool:
     except InvalidOperation:
         return False
     return value == asked
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

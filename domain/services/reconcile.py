@@ -1,17 +1,17 @@
-"""The janitor: no payment stays in doubt. Queued ones are re-sent, pending ones are asked
-about on a schedule (STK Query), and what the schedule cannot settle is closed and alerted."""
+"""The janitor: no payment and no callback stays in doubt. Queued payments are re-sent,
+pending ones are asked about on a schedule (STK Query), what the schedule cannot settle is
+closed and alerted, and callbacks stored but never processed are processed."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.payments import Payment, PaymentStatus
-from domain.ports import CallbackInbox, GatewayRejected, StkGateway
+from domain.ports import CallbackInbox
 from domain.services.context import Context
-from domain.services.payments import first_check_at, fund_deal, tell_failed
+from domain.services.payments import first_check_at, wait_another_round
 
-UNRESOLVED = "UNRESOLVED"
 BATCH = 200
+MAX_REQUEUES = 10  # a callback that still fails after this many rounds needs a person
 
 
 def reconcile_payments(ctx: Context, now: datetime) -> dict[str, int]:
@@ -21,7 +21,9 @@ def reconcile_payments(ctx: Context, now: datetime) -> dict[str, int]:
         if payment.push_started_at is None:  # the task never ran (lost enqueue, dead worker)
             ctx.tasks.request_stk_push(payment.id)
             counts["requeued"] += 1
-        else:  # a worker died between claiming the push and recording Daraja's answer
+        elif now - payment.push_started_at >= timedelta(seconds=ctx.push_lost_after_s):
+            # The worker died between claiming the push and recording Daraja's answer (no
+            # live push takes this long): the outcome is unknown, never pushed again.
             lost = payment.lost(now, first_check_at(ctx, now))
             ctx.payments.save(lost, expected_version=payment.version)
             counts["lost"] += 1
@@ -29,54 +31,20 @@ def reconcile_payments(ctx: Context, now: datetime) -> dict[str, int]:
         if payment.checkout_request_id is not None:
             ctx.tasks.query_stk(payment.id)
             counts["queried"] += 1
-        elif _wait_another_round(ctx, payment, now) is None:
+        elif wait_another_round(ctx, payment, now) is None:
             counts["unresolved"] += 1
     return counts
 
 
 def requeue_stale_callbacks(ctx: Context, inbox: CallbackInbox, now: datetime) -> int:
-    """A callback stored but never processed (its enqueue was lost): process it now."""
+    """A callback stored but never processed (its enqueue was lost, or processing keeps
+    failing): process it again, and after ``MAX_REQUEUES`` rounds flag it for a person."""
     ids = inbox.stale(now - timedelta(seconds=ctx.requeue_after_s), BATCH)
     for callback_id in ids:
+        if inbox.requeued(callback_id) > MAX_REQUEUES:
+            inbox.mark(callback_id, "flagged", "processing keeps failing", now)
+            ctx.notifier.alert("a stored callback could not be processed after repeated tries",
+                               callback=callback_id, tries=str(MAX_REQUEUES))
+            continue
         ctx.tasks.process_callback(callback_id)
     return len(ids)
-
-
-def query_stk(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:
-    """Ask M-Pesa about one pending push; the first final answer closes it."""
-    payment = ctx.payments.get(payment_id)
-    if payment is None or payment.status is not PaymentStatus.PENDING \
-            or payment.checkout_request_id is None:
-        return payment
-    try:
-        status = gateway.query(payment)
-    except GatewayRejected:  # Daraja does not know the id (yet): treat it as pending
-        return _wait_another_round(ctx, payment, ctx.clock.now())
-    if status.pending:
-        return _wait_another_round(ctx, payment, ctx.clock.now())
-    now = ctx.clock.now()
-    confirmed = payment.confirmed(status.result_code or "", status.result_desc or "", now)
-    ctx.payments.save(confirmed, expected_version=payment.version)
-    if confirmed.status is PaymentStatus.SUCCESS:
-        fund_deal(ctx, confirmed)
-    else:
-        tell_failed(ctx, confirmed)
-    return confirmed
-
-
-def _wait_another_round(ctx: Context, payment: Payment, now: datetime) -> Payment | None:
-    """Schedule the next check, or close the payment when the schedule has run out."""
-    delays = ctx.stk_query_delays_s
-    following = payment.checks + 1
-    next_at = now + timedelta(seconds=delays[following]) if following < len(delays) else None
-    checked = payment.checked(now, next_at)
-    ctx.payments.save(checked, expected_version=payment.version)
-    if next_at is not None:
-        return checked
-    closed = checked.confirmed(UNRESOLVED, "no final answer from M-Pesa within the "
-                               "reconciliation schedule", now)
-    ctx.payments.save(closed, expected_version=checked.version)
-    ctx.notifier.alert("STK payment unresolved after the whole query schedule",
-                       payment=closed.id, deal=closed.deal_id, checks=str(closed.checks))
-    tell_failed(ctx, closed)
-    return None

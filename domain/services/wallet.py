@@ -1,4 +1,5 @@
-"""Wallets and withdrawals: reserve at once, pay out by B2C, settle or return on M-Pesa's word."""
+"""Wallets: what is in them, and a withdrawal's first step: the money leaves the wallet at once
+(so it cannot be spent twice) and the B2C is queued. The payout's life is in ``payouts``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from domain import ledger
 from domain.errors import Conflict, NotFound
 from domain.ledger import PostingConflict
 from domain.money import CURRENCY
-from domain.payouts import Payout, PayoutStatus, check_payout_amount
-from domain.services.announce import kes, tell, wallet_moved
+from domain.payouts import Payout, check_payout_amount
+from domain.services.announce import kes, wallet_moved
 from domain.services.context import Context
 from domain.services.idempotency import replay
 from domain.users import User
@@ -41,15 +42,18 @@ def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempo
         raise _too_low(amount)  # the common refusal writes nothing at all
     now = ctx.clock.now()
     payout = Payout(ctx.ids.new_id(), user.id, amount, phone, idempotency_key, request_hash,
-                    debit_key="", created_at=now, updated_at=now)
+                    debit_key="", created_at=now, updated_at=now,
+                    originator_conversation_id=f"escrow-{ctx.ids.new_reference()}")
     stored = ctx.payouts.add(payout)
     if stored.id != payout.id:
         return replay(stored, request_hash)
     for _ in range(RESERVE_TRIES):
+        # The slot first, the balance after: any debit that lands after this count takes this
+        # slot or a later one, so ours then collides with it instead of overdrawing.
+        slot = ctx.ledger.count(account, "payout_reserve") + 1
         if ctx.ledger.balance(account) < amount:
             break
-        posting = ledger.reserve_payout(user.id, ctx.ledger.count(account, "payout_reserve") + 1,
-                                        payout.id, amount, now)
+        posting = ledger.reserve_payout(user.id, slot, payout.id, amount, now)
         keyed = dataclasses.replace(payout, debit_key=posting.key, version=payout.version + 1)
         ctx.payouts.save(keyed, expected_version=payout.version)  # the key is known before…
         payout = keyed
@@ -80,29 +84,3 @@ def is_reserved(ctx: Context, payout: Payout) -> bool:
     """The payout's money really left the wallet (its debit posting exists and names it)."""
     posting = ctx.ledger.get(payout.debit_key) if payout.debit_key else None
     return posting is not None and posting.memo == f"payout {payout.id}"
-
-
-def succeed(ctx: Context, payout: Payout, receipt: str | None, code: str, desc: str) -> Payout:
-    done = payout.succeeded(receipt, code, desc, ctx.clock.now())
-    ctx.payouts.save(done, expected_version=payout.version)
-    ctx.ledger.post(ledger.settle_payout(payout.id, payout.amount, done.updated_at))
-    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
-         f"{kes(payout.amount)} was sent to your M-Pesa (receipt {receipt})", payout_id=payout.id)
-    return done
-
-
-def fail(ctx: Context, payout: Payout, code: str, desc: str) -> Payout:
-    """M-Pesa did not pay: the payout fails and, if it was reserved, the money comes back."""
-    now = ctx.clock.now()
-    done = payout.failed(code, desc, now) if payout.status is PayoutStatus.PENDING \
-        else payout.rejected(code, desc, now)
-    ctx.payouts.save(done, expected_version=payout.version)
-    reserved = is_reserved(ctx, payout)
-    if reserved:
-        ctx.ledger.post(ledger.return_payout(payout.id, payout.user_id, payout.amount, now))
-        wallet_moved(ctx, payout.user_id)
-    where = "the money is back in your wallet" if reserved else "no money left your wallet"
-    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
-         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); {where}",
-         payout_id=payout.id)
-    return done

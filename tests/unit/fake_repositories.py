@@ -56,6 +56,7 @@ class FakeDeals:
         self.queries: list[DealQuery] = []
         self.fail_next_save: Exception | None = None
         self.fail_next_record: Exception | None = None
+        self.posted: set[str] = set()  # deals whose settlement posting is known to be written
 
     def add(self, deal: Deal) -> None:
         if deal.id in self.rows:
@@ -71,6 +72,7 @@ class FakeDeals:
         if current is None or current.version != expected_version:
             raise ConcurrencyError("the deal changed meanwhile")
         self.rows[deal.id] = deal
+        self.posted.discard(deal.id)  # like the adapter: a save forgets the mark
 
     def record_event(self, event: TimelineEvent) -> None:
         _raise_pending(self, "fail_next_record")
@@ -95,9 +97,13 @@ class FakeDeals:
         return [d for d in self.rows.values() if d.status is DealStatus.PENDING
                 and d.due_date is not None and d.due_date <= now][:limit]
 
-    def recently_settled(self, since: datetime, limit: int) -> Sequence[Deal]:
-        return [d for d in self.rows.values()
-                if d.settlement is not None and d.updated_at >= since][:limit]
+    def unposted_settlements(self, limit: int) -> Sequence[Deal]:
+        found = [d for d in self.rows.values()
+                 if d.settlement is not None and d.id not in self.posted]
+        return sorted(found, key=lambda d: d.updated_at)[:limit]
+
+    def mark_settlement_posted(self, deal_id: str) -> None:
+        self.posted.add(deal_id)
 
 
 def _matches(deal: Deal, query: DealQuery) -> bool:
@@ -140,6 +146,9 @@ class FakePayments:
     def open_for_deal(self, deal_id: str) -> Payment | None:
         return next((p for p in self.rows.values() if p.deal_id == deal_id and p.is_open), None)
 
+    def by_receipt(self, receipt: str) -> Payment | None:
+        return next((p for p in self.rows.values() if p.receipt == receipt), None)
+
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         return [p for p in self.rows.values() if p.deal_id == deal_id]
 
@@ -178,6 +187,7 @@ class FakeLedger:
         self.attempts: list[str] = []
         self.fail_next_post: Exception | None = None
         self.before_next_post: Callable[[Posting], object] | None = None
+        self.after_next_balance: Callable[[str], object] | None = None
 
     def post(self, posting: Posting) -> bool:
         hook, self.before_next_post = self.before_next_post, None
@@ -204,7 +214,11 @@ class FakeLedger:
         return self.postings.get(key)
 
     def balance(self, account: str) -> int:
-        return sum(p.amount_for(account) for p in self.postings.values())
+        total = sum(p.amount_for(account) for p in self.postings.values())
+        hook, self.after_next_balance = self.after_next_balance, None
+        if hook is not None:  # a concurrent request slips in between this read and the next
+            hook(account)
+        return total
 
     def count(self, account: str, kind: str) -> int:
         return sum(1 for p in self.postings.values()
@@ -239,10 +253,12 @@ class FakePayouts:
                      if p.user_id == user_id and p.idempotency_key == key), None)
 
     def by_conversation(self, originator_conversation_id: str) -> Payout | None:
-        payout_id = self.status_queries.get(originator_conversation_id)
-        return self.rows.get(payout_id) if payout_id else next(
-            (p for p in self.rows.values()
-             if p.originator_conversation_id == originator_conversation_id), None)
+        return next((p for p in self.rows.values()
+                     if p.originator_conversation_id == originator_conversation_id), None)
+
+    def by_status_query(self, query_id: str) -> Payout | None:
+        payout_id = self.status_queries.get(query_id)
+        return self.rows.get(payout_id) if payout_id else None
 
     def record_status_query(self, payout_id: str, query_id: str) -> None:
         self.status_queries[query_id] = payout_id

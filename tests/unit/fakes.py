@@ -13,7 +13,7 @@ from domain.deals import Deal
 from domain.notifications import Notification
 from domain.payments import Payment
 from domain.payouts import Payout
-from domain.ports import InboxItem, StkAccepted
+from domain.ports import InboxItem, StkAccepted, StkStatus
 from domain.services.context import Context
 from tests.unit.fake_repositories import (
     FakeDeals,
@@ -48,6 +48,10 @@ class FakeIds:
     def new_id(self) -> str:
         self.count += 1
         return f"id{self.count:04d}"
+
+    def new_reference(self) -> str:
+        self.count += 1
+        return f"r{self.count:04d}unguessable0000000000"
 
 
 class FakeHasher:
@@ -117,11 +121,28 @@ class FakeNotifier:
 
 
 class ScriptedGateway:
-    """Answers pushes from a script (StkAccepted or an exception); accepts once it runs out."""
+    """Answers pushes from a script (StkAccepted or an exception); accepts once it runs out.
+
+    STK Query answers from ``truth`` (CheckoutRequestID → what M-Pesa knows), "pending" for an
+    id it has no truth for yet, or raises ``query_error`` once when set."""
 
     def __init__(self, *answers: StkAccepted | Exception) -> None:
         self.answers = list(answers)
         self.pushed: list[tuple[str, str, int, str]] = []  # (payment, reference, amount, phone)
+        self.truth: dict[str, StkStatus | Exception] = {}
+        self.queried: list[str] = []
+
+    def query(self, payment: Payment) -> StkStatus:
+        checkout_id = payment.checkout_request_id or ""
+        self.queried.append(checkout_id)
+        answer = self.truth.get(checkout_id, StkStatus(pending=True))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def knows(self, checkout_id: str, code: str, desc: str = "") -> None:
+        """M-Pesa's record of how the push ended."""
+        self.truth[checkout_id] = StkStatus(False, code, desc or f"result {code}")
 
     def push(self, payment: Payment, account_reference: str) -> StkAccepted:
         self.pushed.append((payment.id, account_reference, payment.amount, payment.phone))
@@ -157,11 +178,17 @@ class FakeInbox:
     def __init__(self) -> None:
         self.items: dict[str, InboxItem] = {}
         self.marks: dict[str, tuple[str, str]] = {}  # callback id -> (status, outcome)
+        self.requeues: dict[str, int] = {}
 
-    def put(self, raw: str, received_at: datetime = START) -> str:
+    def put(self, raw: str, received_at: datetime = START, kind: str = "stk") -> str:
         key = f"cb{len(self.items) + 1}"
-        self.items[key] = InboxItem(key, "stk", raw, received_at, "received")
+        self.items[key] = InboxItem(key, kind, raw, received_at, "received")
+        self.requeues[key] = 0
         return key
+
+    def requeued(self, callback_id: str) -> int:
+        self.requeues[callback_id] = self.requeues.get(callback_id, 0) + 1
+        return self.requeues[callback_id]
 
     def get(self, callback_id: str) -> InboxItem | None:
         return self.items.get(callback_id)

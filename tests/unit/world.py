@@ -29,6 +29,7 @@ class World:
     fakes: Fakes
     buyer: User
     seller: User
+    mpesa: ScriptedGateway = dataclasses.field(default_factory=ScriptedGateway)
 
     @classmethod
     def build(cls) -> World:
@@ -37,6 +38,15 @@ class World:
         seller = accounts.register(fakes.ctx, "seller@example.com", PASSWORD, "Otieno", "S",
                                    "seller")
         return cls(fakes, buyer, seller)
+
+    def settle(self, result: StkResult) -> payments.Settled:
+        """A genuine callback: M-Pesa's own record (STK Query) agrees with it."""
+        self.mpesa.knows(result.checkout_request_id, result.result_code, result.result_desc)
+        return payments.settle_stk_result(self.ctx, self.mpesa, result)
+
+    def forge(self, result: StkResult) -> payments.Settled:
+        """A callback M-Pesa never sent: its STK Query knows nothing of this claim."""
+        return payments.settle_stk_result(self.ctx, self.mpesa, result)
 
     @property
     def ctx(self) -> Context:
@@ -77,7 +87,7 @@ class World:
         deal = deals.open_deal(self.ctx, self.buyer.id, self.terms(amount=amount, **terms))
         key = f"fund-{self.fakes.ids.count}"
         payment = self.push(self.request(deal, key, f"hash-{key}"))
-        payments.settle_stk_result(self.ctx, self.success(payment))
+        self.settle(self.success(payment))
         return self.deal(deal.id)
 
     def admin(self) -> User:
