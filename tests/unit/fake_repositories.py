@@ -233,6 +233,7 @@ class FakePayouts:
     def __init__(self) -> None:
         self.rows: dict[str, Payout] = {}
         self.status_queries: dict[str, str] = {}  # query id -> payout id
+        self.fail_next_save: Exception | None = None
 
     def add(self, payout: Payout) -> Payout:
         holder = self.by_idempotency_key(payout.user_id, payout.idempotency_key)
@@ -264,6 +265,7 @@ class FakePayouts:
         self.status_queries[query_id] = payout_id
 
     def save(self, payout: Payout, expected_version: int) -> None:
+        _raise_pending(self, "fail_next_save")
         current = self.rows.get(payout.id)
         if current is None or current.version != expected_version:
             raise ConcurrencyError("the payout changed meanwhile")
