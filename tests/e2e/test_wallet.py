@@ -51,7 +51,7 @@ def test_a_withdrawal_leaves_the_wallet_at_once_and_reaches_the_phone(stack: Sta
     done = _settled(seller, payout["id"], "success")
     assert len(done["reference"]) == 10 and balance(seller) == 950
     sent = [r for r in _b2c_requests(stack, "254712345678") if r["status"] == 200
-            and r["body"]["OriginatorConversationID"].endswith(payout["id"])]
+            and r["body"]["Occassion"] == f"payout {payout['id']}"]
     assert len(sent) == 1
     kinds = [n["kind"] for n in seller.data("GET", "/api/notifications")["items"]]
     assert "payout_succeeded" in kinds
@@ -78,7 +78,7 @@ def test_a_queue_timeout_is_resolved_by_a_status_query_not_by_sending_again(
     done = _settled(seller, payout["id"], "success")  # the timeout was no failure: it was paid
     assert done["reference"] and balance(seller) == 675
     assert len([r for r in _b2c_requests(stack, "254700000003")
-                if r["body"]["OriginatorConversationID"].endswith(payout["id"])]) == 1
+                if r["body"]["Occassion"] == f"payout {payout['id']}"]) == 1
 
 
 def test_a_lost_result_is_found_by_the_reconciler(stack: Stack) -> None:
@@ -104,7 +104,7 @@ def test_a_result_delivered_twice_settles_once(stack: Stack) -> None:
         {"kind": "b2c_result", "raw": {"$regex": payout["id"]}, "status": "received"}) == 0,
         what="the duplicate result to be processed")
     assert balance(seller) == 575
-    assert db.postings.count_documents({"_id": f"payout:{payout['id']}:settle"}) == 1
+    assert db.postings.count_documents({"_id": f"payout:{payout['id']}:outcome"}) == 1
 
 
 def test_withdrawing_more_than_the_balance_is_refused_and_writes_nothing(stack: Stack) -> None:
