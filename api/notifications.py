@@ -12,7 +12,7 @@ from adapters.presenters import NotificationSchema
 from api.deps import ctx, current_user
 from api.envelope import envelope, ok, page_envelope
 from api.schemas import CountOut, NotificationArgs
-from domain.errors import NotFound
+from domain.services import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                 description="Stored notifications")
@@ -25,8 +25,8 @@ class Notifications(MethodView):
     @blp.response(200, page_envelope(NotificationSchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Yours, newest first; ``unread=true`` for the unread ones only."""
-        items, total = ctx().notifications.find(current_user().id, args["unread"], args["page"],
-                                                args["limit"])
+        items, total = notifications.notifications_of(ctx(), current_user(), args["unread"],
+                                                      args["page"], args["limit"])
         return ok({"items": items, "page": args["page"], "limit": args["limit"], "total": total})
 
 
@@ -36,9 +36,7 @@ class MarkRead(MethodView):
     @blp.response(200, envelope(CountOut))
     def post(self, notification_id: str) -> dict[str, Any]:
         """Mark one of yours read."""
-        if not ctx().notifications.mark_read(current_user().id, notification_id):
-            raise NotFound("notification not found")
-        return ok({"updated": 1})
+        return ok({"updated": notifications.mark_read(ctx(), current_user(), notification_id)})
 
 
 @blp.route("/read-all")
@@ -47,4 +45,4 @@ class MarkAllRead(MethodView):
     @blp.response(200, envelope(CountOut))
     def post(self) -> dict[str, Any]:
         """Mark all of yours read."""
-        return ok({"updated": ctx().notifications.mark_all_read(current_user().id)})
+        return ok({"updated": notifications.mark_all_read(ctx(), current_user())})

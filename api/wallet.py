@@ -32,7 +32,7 @@ class Withdrawals(MethodView):
     @blp.response(200, envelope(PayoutSchema, many=True))
     def get(self) -> dict[str, Any]:
         """Your withdrawals, newest first."""
-        return ok(list(ctx().payouts.for_user(current_user().id, 100)))
+        return ok(wallet.withdrawals_of(ctx(), current_user()))
 
     @jwt_required()
     @blp.arguments(WithdrawalIn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -245,3 +245,7 @@ class CallbackInbox(Protocol):
 
     def requeued(self, callback_id: str) -> int:
         """Count one more requeue of a stored callback; returns how many there were."""
+
+    def find(self, status: str | None, page: int,
+             limit: int) -> tuple[Sequence[Mapping[str, object]], int]:
+        """Stored callbacks as kept (raw body, source, outcome), newest first."""

@@ -4,16 +4,18 @@ payment's and the payout's own services verify it with M-Pesa before anything mo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.errors import Forbidden
 from domain.mpesa import MalformedCallback, parse_result, parse_stk_callback
 from domain.ports import CallbackInbox, StkGateway
 from domain.services import payments, payouts
 from domain.services.context import Context
 from domain.services.payments import PaymentOutcome
 from domain.services.payouts import PayoutOutcome
+from domain.users import User
 
 
 class CallbackStatus(StrEnum):
@@ -71,6 +73,14 @@ def process_callback(ctx: Context, inbox: CallbackInbox, gateway: StkGateway,
     status = CallbackStatus.FLAGGED if outcome in NEEDS_A_PERSON else CallbackStatus.PROCESSED
     inbox.mark(item.id, status, outcome.value, ctx.clock.now())
     return outcome.value
+
+
+def stored_callbacks(inbox: CallbackInbox, user: User, status: str | None, page: int,
+                     limit: int) -> tuple[Sequence[Mapping[str, object]], int]:
+    """For admins: stored callbacks, newest first, by status (the flagged ones by default)."""
+    if not user.is_admin:
+        raise Forbidden("only admins review callbacks")
+    return inbox.find(status, page, limit)
 
 
 def _stk(ctx: Context, gateway: StkGateway, result: object) -> Outcome:

@@ -73,6 +73,11 @@ def _too_low(amount: int) -> Conflict:
                     {"amount": [f"{kes(amount)} is more than the balance"]})
 
 
+def withdrawals_of(ctx: Context, user: User, limit: int = 100) -> list[Payout]:
+    """The user's own withdrawals, newest first."""
+    return list(ctx.payouts.for_user(user.id, limit))
+
+
 def visible_payout(ctx: Context, user: User, payout_id: str) -> Payout:
     payout = ctx.payouts.get(payout_id)
     if payout is None or not (user.is_admin or payout.user_id == user.id):

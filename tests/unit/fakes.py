@@ -186,6 +186,12 @@ class FakeInbox:
         self.requeues[key] = 0
         return key
 
+    def find(self, status: str | None, page: int,
+             limit: int) -> tuple[list[dict[str, object]], int]:
+        found = [{"_id": i.id, "kind": i.kind, "raw": i.raw, "status": i.status}
+                 for i in reversed(self.items.values()) if status in (None, i.status)]
+        return found[(page - 1) * limit:page * limit], len(found)
+
     def requeued(self, callback_id: str) -> int:
         self.requeues[callback_id] = self.requeues.get(callback_id, 0) + 1
         return self.requeues[callback_id]

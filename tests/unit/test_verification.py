@@ -187,7 +187,7 @@ def test_two_concurrent_withdrawals_never_overdraw_the_wallet(world: World) -> N
     def concurrent(_: str) -> None:
         try:
             second.append(world.withdraw(800, key="w2", request_hash="wh2"))
-        except Exception as refused:  # noqa: BLE001 - the loser is refused
+        except Exception as refused:  # the loser is refused
             second.append(refused)
 
     def arm_for_the_next_read(_: str) -> None:  # after the cheap refusal's read…
@@ -197,7 +197,7 @@ def test_two_concurrent_withdrawals_never_overdraw_the_wallet(world: World) -> N
     outcome: object
     try:
         outcome = world.withdraw(800)
-    except Exception as refused:  # noqa: BLE001
+    except Exception as refused:
         outcome = refused
     wins = [o for o in (outcome, *second) if isinstance(o, Payout)]
     assert len(wins) == 1
