@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ REQUIRED_IN_PRODUCTION = (
     "MPESA_CALLBACK_TOKEN", "PUBLIC_BASE_URL", "MPESA_B2C_SHORTCODE", "MPESA_INITIATOR_NAME",
 )
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # public
+MIN_CALLBACK_TOKEN = 32  # characters: the token is the secret part of every callback URL
 
 
 class MissingSettings(SystemExit):
@@ -24,6 +26,40 @@ class MissingSettings(SystemExit):
             "refusing to start in production without: " + ", ".join(names)
             + " (set them in the environment)"
         )
+
+
+class UnsafeSettings(SystemExit):
+    """Set, but unsafe or malformed: each reason names its variable, never its value."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("refusing to start: " + "; ".join(reasons))
+
+
+def weak_callback_token(token: str) -> str | None:
+    """Why ``token`` may not guard production's callback URLs, or None if it may."""
+    if len(token) < MIN_CALLBACK_TOKEN:
+        return f"MPESA_CALLBACK_TOKEN must be at least {MIN_CALLBACK_TOKEN} characters"
+    periodic = any(token == (token[:n] * (len(token) // n + 1))[:len(token)]
+                   for n in range(1, len(token) // 2 + 1))
+    if periodic or len(set(token)) < 8:
+        return ("MPESA_CALLBACK_TOKEN is trivially weak (a repeated pattern or too few distinct "
+                "characters): use a random value, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'")
+    return None
+
+
+def _entries(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(entry.strip() for entry in values or [] if entry.strip())
+
+
+def _bad_networks(entries: tuple[str, ...]) -> list[str]:
+    bad = []
+    for index, entry in enumerate(entries, start=1):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            bad.append(str(index))
+    return bad
 
 
 @dataclass(frozen=True)
@@ -50,6 +86,8 @@ class Settings:
     mpesa_certificate_path: str | None = None
     mpesa_security_credential: str | None = field(default=None, repr=False)
     mpesa_callback_allowed_ips: tuple[str, ...] = ()  # addresses or CIDRs; empty: any
+    mpesa_callback_allow_any_source: bool = False  # production: the explicit "no allow-list"
+    trusted_proxy_hops: int = 0  # proxies in front of the API that append X-Forwarded-For
     callback_match_window_s: int = 120
     payout_status_after_s: int = 60
     payout_requeue_after_s: int = 60
@@ -111,7 +149,10 @@ class Settings:
                                                 d.mpesa_initiator_password),
             "mpesa_certificate_path": env.str("MPESA_CERTIFICATE_PATH", None) or None,
             "mpesa_security_credential": env.str("MPESA_SECURITY_CREDENTIAL", None) or None,
-            "mpesa_callback_allowed_ips": tuple(env.list("MPESA_CALLBACK_ALLOWED_IPS", [])),
+            "mpesa_callback_allowed_ips": _entries(env.list("MPESA_CALLBACK_ALLOWED_IPS", [])),
+            "mpesa_callback_allow_any_source": env.bool("MPESA_CALLBACK_ALLOW_ANY_SOURCE",
+                                                        d.mpesa_callback_allow_any_source),
+            "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", d.trusted_proxy_hops),
             "stk_query_delays_s": tuple(env.list("STK_QUERY_DELAYS_S", list(d.stk_query_delays_s),
                                                  subcast=int)),
             "callback_match_window_s": env.int("CALLBACK_MATCH_WINDOW_S",
@@ -131,4 +172,31 @@ class Settings:
             "log_level": env.str("LOG_LEVEL", d.log_level),
         }
         env.seal()  # raises one error naming every malformed variable
-        return cls(**values)
+        settings = cls(**values)
+        unsafe = settings.unsafe()
+        if unsafe:
+            raise UnsafeSettings(unsafe)
+        return settings
+
+    def unsafe(self) -> list[str]:
+        """What makes these settings unfit to run with (in production, or anywhere)."""
+        reasons = []
+        bad = _bad_networks(self.mpesa_callback_allowed_ips)
+        if bad:
+            reasons.append("MPESA_CALLBACK_ALLOWED_IPS entries " + ", ".join(bad)
+                           + " are not IP addresses or CIDR networks")
+        if self.trusted_proxy_hops < 0:
+            reasons.append("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
+        if not self.is_production:
+            return reasons
+        weak = weak_callback_token(self.mpesa_callback_token)
+        if weak:
+            reasons.append(weak)
+        if self.mpesa_callback_allowed_ips and self.mpesa_callback_allow_any_source:
+            reasons.append("set MPESA_CALLBACK_ALLOWED_IPS or "
+                           "MPESA_CALLBACK_ALLOW_ANY_SOURCE=true, not both")
+        elif not self.mpesa_callback_allowed_ips and not self.mpesa_callback_allow_any_source:
+            reasons.append("MPESA_CALLBACK_ALLOWED_IPS (Safaricom's callback addresses) is "
+                           "required in production; set MPESA_CALLBACK_ALLOW_ANY_SOURCE=true to "
+                           "accept callbacks from any address")
+        return reasons

@@ -7,6 +7,7 @@ import uuid
 import structlog
 from flask import Flask, Response, g, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters.container import Container, build
 from adapters.observability import configure_logging, init_sentry
@@ -64,7 +65,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     errors.register(app)
     cli.register(app)
     app.extensions["escrow_socketio"] = realtime.init(app, settings)
+    _trust_proxies(app, settings.trusted_proxy_hops)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` proxies, the client is the ``hops``-th address from the right of
+    X-Forwarded-For (each proxy appends the address it saw; whatever the client sent is further
+    left and ignored). With 0, X-Forwarded-For is ignored and the socket's address is used.
+    The callback allow-list and every rate limit read ``request.remote_addr``. Outermost, so
+    that Socket.IO's requests see the same address."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
 
 
 def _flask_config(settings: Settings) -> dict[str, object]:

@@ -52,3 +52,44 @@ def test_an_oversized_callback_is_413_and_not_stored(stack: Stack) -> None:
     huge = {"Body": {"stkCallback": {"pad": "x" * 70_000}}}
     assert client.post("/api/mpesa/stk/callback/tok", json=huge).status_code == 413
     assert db.mpesa_callbacks.count_documents({}) == 0
+
+
+def _body() -> dict[str, object]:
+    """A distinct STK body (the store keys callbacks by their bytes)."""
+    checkout = f"ws_CO_{uuid.uuid4().hex[:20]}"
+    return {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": checkout,
+                                     "ResultCode": 1032, "ResultDesc": "Request cancelled"}}}
+
+
+SAFARICOM = ("196.201.214.0/24",)
+BALANCER = {"REMOTE_ADDR": "10.0.0.5"}  # the load balancer, as the API's socket sees it
+
+
+def test_behind_one_proxy_the_rightmost_forwarded_address_decides(stack: Stack) -> None:
+    client, db = _client(stack, mpesa_callback_allowed_ips=SAFARICOM, trusted_proxy_hops=1)
+    forged = _body()  # the attacker puts an allowed address first; the balancer appends theirs
+    refused = client.post("/api/mpesa/stk/callback/tok", json=forged, environ_base=BALANCER,
+                          headers={"X-Forwarded-For": "196.201.214.200, 203.0.113.9"})
+    assert refused.status_code == 403
+    assert db.mpesa_callbacks.find_one({"sourceIp": "203.0.113.9"})["status"] == "flagged"
+    real = _body()  # Safaricom's address, appended by our balancer after whatever was sent
+    accepted = client.post("/api/mpesa/stk/callback/tok", json=real, environ_base=BALANCER,
+                           headers={"X-Forwarded-For": "203.0.113.66, 196.201.214.200"})
+    assert accepted.status_code == 200
+    assert db.mpesa_callbacks.find_one({"sourceIp": "196.201.214.200"})["status"] != "flagged"
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(stack: Stack) -> None:
+    client, db = _client(stack, mpesa_callback_allowed_ips=SAFARICOM)
+    refused = client.post("/api/mpesa/stk/callback/tok", json=_body(),
+                          environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                          headers={"X-Forwarded-For": "196.201.214.200"})
+    assert refused.status_code == 403
+    assert db.mpesa_callbacks.find_one({"sourceIp": "203.0.113.9"}) is not None
+    assert db.mpesa_callbacks.find_one({"sourceIp": "196.201.214.200"}) is None
+
+
+def test_allow_any_source_accepts_callbacks_from_anywhere(stack: Stack) -> None:
+    client, _ = _client(stack, mpesa_callback_allow_any_source=True)
+    assert client.post("/api/mpesa/stk/callback/tok", json=_body(),
+                       environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
