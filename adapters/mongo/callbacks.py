@@ -43,6 +43,19 @@ class MongoCallbacks:
                 return_document=ReturnDocument.AFTER,
             )
             assert doc is not None
+            if refused is None and doc["status"] == "flagged" \
+                    and (doc.get("processed") or {}).get("outcome") == "source_not_allowed":
+                # Refused for its source before, allowed now: this delivery is the one we take.
+                # Conditional, so two allowed deliveries at once flip it (and enqueue it) once.
+                flipped = self._c.find_one_and_replace(
+                    {"_id": key, "status": "flagged", "processed.outcome": "source_not_allowed"},
+                    {**{k: v for k, v in doc.items() if k != "_id"}, "status": "received",
+                     "sourceIp": source_ip, "receivedAt": now, "processed": None,
+                     "refused": {"sourceIp": doc.get("sourceIp"), "at": doc["receivedAt"]}},
+                    return_document=ReturnDocument.AFTER,
+                )
+                if flipped is not None:
+                    return Stored(InboxItem(key, kind, text, now, "received"), duplicate=False)
             item = InboxItem(key, kind, text, doc["receivedAt"], doc["status"])
             return Stored(item, duplicate=True)
 

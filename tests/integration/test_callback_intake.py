@@ -93,3 +93,23 @@ def test_allow_any_source_accepts_callbacks_from_anywhere(stack: Stack) -> None:
     client, _ = _client(stack, mpesa_callback_allow_any_source=True)
     assert client.post("/api/mpesa/stk/callback/tok", json=_body(),
                        environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+
+
+def test_a_body_refused_for_its_source_is_received_when_an_allowed_source_sends_it(
+    stack: Stack,
+) -> None:
+    client, db = _client(stack, mpesa_callback_allowed_ips=SAFARICOM)
+    body = _body()
+    assert client.post("/api/mpesa/stk/callback/tok", json=body,
+                       environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+    accepted = client.post("/api/mpesa/stk/callback/tok", json=body,
+                           environ_base={"REMOTE_ADDR": "196.201.214.200"})
+    assert accepted.status_code == 200
+    (stored,) = list(db.mpesa_callbacks.find({}))
+    assert stored["status"] == "received" and stored["processed"] is None
+    assert stored["sourceIp"] == "196.201.214.200"
+    assert stored["refused"]["sourceIp"] == "203.0.113.9"  # the evidence is kept
+    again = client.post("/api/mpesa/stk/callback/tok", json=body,
+                        environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert again.status_code == 403  # a later refused copy does not flag it again
+    assert db.mpesa_callbacks.find_one({"_id": stored["_id"]})["status"] == "received"
