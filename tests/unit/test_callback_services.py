@@ -10,6 +10,7 @@ import pytest
 
 from domain import ledger
 from domain.deals import DealStatus, Trigger
+from domain.mpesa import parse_stk_callback
 from domain.payments import Payment, PaymentStatus
 from domain.ports import StkAccepted
 from domain.services import callbacks
@@ -41,18 +42,29 @@ def _pending(world: World, amount: int = 1500,
     return deal.id, payment
 
 
+def _run(world: World, inbox: FakeInbox, key: str, wait: bool = True) -> str:
+    return callbacks.process_callback(world.ctx, inbox, world.mpesa, key, wait_for_match=wait)
+
+
 def _process(world: World, inbox: FakeInbox, raw: str, wait: bool = True) -> tuple[str, str]:
     key = inbox.put(raw)
-    outcome = callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=wait)
+    outcome = _run(world, inbox, key, wait)
     assert inbox.marks[key][1] == outcome or outcome == "malformed"
     return outcome, inbox.marks[key][0]
+
+
+def _genuine(world: World, inbox: FakeInbox, raw: str) -> tuple[str, str]:
+    """A callback M-Pesa really sent: its STK Query answers the same result code."""
+    result = parse_stk_callback(json.loads(raw))
+    world.mpesa.knows(result.checkout_request_id, result.result_code, result.result_desc)
+    return _process(world, inbox, raw)
 
 
 def test_the_success_example_credits_a_matching_payment(world: World) -> None:
     accepted = StkAccepted("29115-34620561-1", "ws_CO_191220191020363925")
     deal_id, payment = _pending(world, 1, accepted)
     raw = (EXAMPLES / "stk-callback-success.json").read_text()
-    assert _process(world, FakeInbox(), raw) == ("credited", "processed")
+    assert _genuine(world, FakeInbox(), raw) == ("credited", "processed")
     paid = world.payment(payment.id)
     assert (paid.status, paid.receipt) == (PaymentStatus.SUCCESS, "NLJ7RT61SV")
     assert world.fakes.ledger.balance(ledger.escrow(deal_id)) == 1
@@ -65,7 +77,7 @@ def test_the_failure_examples_fail_a_matching_payment(
     world: World, name: str, checkout: str, code: str,
 ) -> None:
     deal_id, payment = _pending(world, 1, StkAccepted("m", checkout))
-    assert _process(world, FakeInbox(), (EXAMPLES / name).read_text()) == ("failed", "processed")
+    assert _genuine(world, FakeInbox(), (EXAMPLES / name).read_text()) == ("failed", "processed")
     assert (world.payment(payment.id).status, world.payment(payment.id).result_code) == (
         PaymentStatus.FAILED, code)
     assert world.deal(deal_id).status is DealStatus.PENDING
@@ -75,29 +87,32 @@ def test_the_failure_examples_fail_a_matching_payment(
 def test_a_replayed_callback_is_processed_again_as_no_news(world: World) -> None:
     _, payment = _pending(world)
     inbox = FakeInbox()
-    assert _process(world, inbox, _body(payment.checkout_request_id)) == (
+    assert _genuine(world, inbox, _body(payment.checkout_request_id)) == (
         "credited", "processed")
-    assert _process(world, inbox, _body(payment.checkout_request_id)) == (
-        "already_final", "processed")
+    assert _genuine(world, inbox, _body(payment.checkout_request_id)) == (
+        "repeat", "processed")
     assert len(world.fakes.ledger.postings) == 1
 
 
 def test_a_replayed_failure_is_no_news_either(world: World) -> None:
     _, payment = _pending(world)
     inbox = FakeInbox()
-    assert _process(world, inbox, _body(payment.checkout_request_id, 1032))[0] == "failed"
-    assert _process(world, inbox, _body(payment.checkout_request_id, 1032)) == (
-        "already_final", "processed")
+    assert _genuine(world, inbox, _body(payment.checkout_request_id, 1032))[0] == "failed"
+    assert _genuine(world, inbox, _body(payment.checkout_request_id, 1032)) == (
+        "repeat", "processed")
 
 
-@pytest.mark.parametrize("later", ["failure", "other receipt"])
-def test_a_callback_contradicting_a_settled_payment_is_flagged(world: World, later: str) -> None:
+@pytest.mark.parametrize(("later", "outcome"), [
+    ("failure", "contradicted"), ("other receipt", "mismatch")])
+def test_a_callback_contradicting_a_settled_payment_is_flagged(
+    world: World, later: str, outcome: str,
+) -> None:
     _, payment = _pending(world)
     inbox = FakeInbox()
-    _process(world, inbox, _body(payment.checkout_request_id))
+    _genuine(world, inbox, _body(payment.checkout_request_id))
     raw = (_body(payment.checkout_request_id, 1032) if later == "failure"
            else _body(payment.checkout_request_id, receipt="OTHER00000"))
-    assert _process(world, inbox, raw) == ("mismatch", "flagged")
+    assert _process(world, inbox, raw) == (outcome, "flagged")
     assert world.payment(payment.id).receipt == RECEIPT and len(world.fakes.ledger.postings) == 1
 
 
@@ -109,42 +124,42 @@ def test_a_callback_that_does_not_match_the_request_is_flagged_and_moves_nothing
 ) -> None:
     _, payment = _pending(world)
     raw = _body(payment.checkout_request_id, amount=amount, phone=phone)
+    world.mpesa.knows(payment.checkout_request_id, "0")  # even though M-Pesa says it was paid
     assert _process(world, FakeInbox(), raw) == ("mismatch", "flagged")
     assert world.payment(payment.id).status is PaymentStatus.PENDING
-    assert world.fakes.ledger.postings == {}
+    assert world.fakes.ledger.postings == {} and world.mpesa.queried == []
 
 
 def test_an_unknown_checkout_waits_for_our_write_then_is_flagged(world: World) -> None:
     inbox = FakeInbox()
     key = inbox.put(_body("ws_CO_not_yet"))
-    with pytest.raises(callbacks.NotYetMatched, match="ws_CO_not_yet"):
-        callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True)
+    with pytest.raises(callbacks.NotYetMatched, match="unknown_payment"):
+        _run(world, inbox, key, wait=True)
     assert key not in inbox.marks and inbox.items[key].status == "received"
-    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=False) == (
-        "unknown_payment")
+    assert _run(world, inbox, key, wait=False) == "unknown_payment"
     assert inbox.marks[key] == ("flagged", "unknown_payment")
 
 
 def test_a_callback_that_beat_our_write_is_credited_once_the_write_lands(world: World) -> None:
     inbox = FakeInbox()
     key = inbox.put(_body("ws_CO_race"))
+    world.mpesa.knows("ws_CO_race", "0")
     with pytest.raises(callbacks.NotYetMatched):
-        callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True)
+        _run(world, inbox, key, wait=True)
     deal_id, _ = _pending(world, accepted=StkAccepted("m", "ws_CO_race"))
-    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True) == (
-        "credited")
+    assert _run(world, inbox, key, wait=True) == "credited"
     assert world.deal(deal_id).status is DealStatus.ACTIVE
 
 
-def test_a_late_success_for_an_ended_deal_is_credited_to_the_wallet_and_flagged(
+def test_a_late_success_for_an_ended_deal_is_credited_to_the_wallet_without_needing_a_person(
     world: World,
 ) -> None:
     deal_id, payment = _pending(world)
     current = world.deal(deal_id)
     ended = current.apply(Trigger.EXPIRE, "system", world.fakes.clock.now(), "expired")
     world.fakes.deals.save(ended, expected_version=current.version)
-    assert _process(world, FakeInbox(), _body(payment.checkout_request_id)) == (
-        "credited_to_wallet", "flagged")
+    assert _genuine(world, FakeInbox(), _body(payment.checkout_request_id)) == (
+        "credited_to_wallet", "processed")
     assert world.fakes.ledger.balance(ledger.wallet(world.buyer.id)) == 1500
     assert world.fakes.ledger.total() == 0
 
@@ -156,17 +171,16 @@ def test_a_late_success_for_an_ended_deal_is_credited_to_the_wallet_and_flagged(
 def test_a_malformed_body_is_flagged_and_touches_nothing(world: World, raw: str) -> None:
     inbox = FakeInbox()
     key = inbox.put(raw)
-    assert callbacks.process_stk_callback(world.ctx, inbox, key, wait_for_match=True) == (
-        "malformed")
+    assert _run(world, inbox, key) == "malformed"
     status, outcome = inbox.marks[key]
     assert status == "flagged" and outcome.startswith("malformed: ")
     assert world.fakes.ledger.postings == {} and world.fakes.payments.rows == {}
+    assert world.mpesa.queried == []
 
 
 def test_a_callback_id_that_was_never_stored_is_reported_missing(world: World) -> None:
     inbox = FakeInbox()
-    assert callbacks.process_stk_callback(world.ctx, inbox, "cb404", wait_for_match=True) == (
-        "missing")
+    assert _run(world, inbox, "cb404") == "missing"
     assert inbox.marks == {}
 
 

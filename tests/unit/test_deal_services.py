@@ -17,7 +17,7 @@ from domain.errors import (
     NotFound,
 )
 from domain.ports import DealQuery
-from domain.services import accounts, deals, payments
+from domain.services import accounts, deals
 from tests.unit.world import World
 
 
@@ -200,7 +200,7 @@ def test_a_deal_with_a_payment_in_flight_or_made_is_frozen(world: World, stage: 
     if stage != "queued":
         payment = world.push(payment)
     if stage == "paid":
-        payments.settle_stk_result(world.ctx, world.success(payment))
+        world.settle(world.success(payment))
     before = world.deal(deal.id)
     with pytest.raises(Conflict):
         deals.update_deal(world.ctx, world.buyer, deal.id, {"amount": 1})
@@ -211,7 +211,7 @@ def test_a_deal_with_a_payment_in_flight_or_made_is_frozen(world: World, stage: 
 
 def test_a_deal_whose_payment_failed_may_be_edited_and_cancelled_again(world: World) -> None:
     deal, payment = world.pending_payment()
-    payments.settle_stk_result(world.ctx, world.failure(payment))
+    world.settle(world.failure(payment))
     assert deals.update_deal(world.ctx, world.buyer, deal.id, {"amount": 900}).amount == 900
     assert deals.cancel_deal(world.ctx, world.buyer, deal.id).status is DealStatus.CANCELLED
 

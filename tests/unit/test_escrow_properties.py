@@ -19,7 +19,8 @@ from domain.payouts import PayoutStatus
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected
 from domain.services import deals, lifecycle, payments, payouts, wallet
 from domain.services.deals import DealTerms
-from domain.services.payments import Outcome
+from domain.services.payments import PaymentOutcome
+from domain.services.payouts import PayoutOutcome
 from tests.unit.escrow_model import EscrowModel
 from tests.unit.fakes import FakeB2c, ScriptedGateway
 from tests.unit.world import PHONE, b2c_result, status_result
@@ -75,8 +76,8 @@ class EscrowMachine(EscrowModel):
     def _payment_result(self, deal_id: str, paid: bool) -> None:
         payment = self.open_payments.pop(deal_id)
         result = self.world.success(payment) if paid else self.world.failure(payment)
-        outcome = payments.settle_stk_result(self.ctx, result).outcome
-        assert outcome is (Outcome.CREDITED if paid else Outcome.FAILED)
+        outcome = self.world.settle(result).outcome  # genuine: STK Query agrees
+        assert outcome is (PaymentOutcome.CREDITED if paid else PaymentOutcome.FAILED)
         self.callbacks.append(("stk", result))
         if paid:
             self.status[payment.deal_id] = S.ACTIVE
@@ -197,27 +198,36 @@ class EscrowMachine(EscrowModel):
         self._b2c_result(self._in(PayoutStatus.PENDING, data), paid)
 
     def _b2c_result(self, payout_id: str, paid: bool) -> None:
-        report = b2c_result(self.world.payout(payout_id), "0" if paid else "2001")
-        outcome = payouts.apply_b2c_result(self.ctx, report)
-        assert outcome is (Outcome.CREDITED if paid else Outcome.FAILED)
+        """The B2C result only makes us ask; our status query's answer settles the payout."""
+        payout = self.world.payout(payout_id)
+        report = b2c_result(payout, "0" if paid else "2001")
+        fakes = self.world.fakes
+        before = (dict(fakes.ledger.postings), dict(fakes.payouts.rows))
+        assert payouts.apply_b2c_result(self.ctx, report) is PayoutOutcome.VERIFYING
+        assert (dict(fakes.ledger.postings), dict(fakes.payouts.rows)) == before
         self.callbacks.append(("b2c", report))
-        (self._payout_paid if paid else self._payout_failed)(payout_id)
+        self._status_result(payout_id, "Completed" if paid else "Declined")
 
     @precondition(lambda self: PayoutStatus.PENDING in self.payouts.values())
     @rule(data=st.data(), verdict=st.sampled_from(["Completed", "Declined", "2032"]))
     def status_result(self, data: st.DataObject, verdict: str) -> None:
-        payout_id = self._in(PayoutStatus.PENDING, data)
-        gateway = FakeB2c()
-        payouts.check_status(self.ctx, gateway, payout_id)
-        query_id = f"status-{payout_id}-{len(gateway.queried)}"
+        self._status_result(self._in(PayoutStatus.PENDING, data), verdict)
+
+    def _status_result(self, payout_id: str, verdict: str) -> None:
+        payout = self.world.payout(payout_id)
+        query_id = self.world.ask_status(payout)
         code, state = ("2032", None) if verdict == "2032" else ("0", verdict)
-        report = status_result(query_id, code, state)
-        payouts.apply_status_result(self.ctx, report)
+        report = status_result(query_id, code, state, original=payout.originator_conversation_id)
+        outcome = payouts.apply_status_result(self.ctx, report)
         self.callbacks.append(("status", report))
         if verdict == "Completed":
+            assert outcome is PayoutOutcome.PAID
             self._payout_paid(payout_id)
         elif verdict == "Declined":
+            assert outcome is PayoutOutcome.RETURNED
             self._payout_failed(payout_id)
+        else:
+            assert outcome is PayoutOutcome.NOT_KNOWN_YET
 
     @precondition(lambda self: self.callbacks)
     @rule(data=st.data())
@@ -227,7 +237,7 @@ class EscrowMachine(EscrowModel):
         before = (dict(fakes.ledger.postings), dict(fakes.deals.rows), dict(fakes.payouts.rows))
         if kind == "stk":
             assert isinstance(report, StkResult)
-            payments.settle_stk_result(self.ctx, report)
+            self.world.settle(report)
         else:
             assert isinstance(report, ResultReport)
             apply = payouts.apply_b2c_result if kind == "b2c" else payouts.apply_status_result

@@ -10,7 +10,7 @@ from domain import ledger
 from domain.deals import DealStatus
 from domain.errors import Conflict, Forbidden, IllegalTransitionError, NotFound
 from domain.payments import PaymentStatus
-from domain.services import deals, lifecycle, payments
+from domain.services import deals, lifecycle
 from tests.unit.world import World
 
 
@@ -184,7 +184,7 @@ def test_an_unpaid_deal_past_its_due_date_is_cancelled_and_the_parties_told(
     due = deals.open_deal(world.ctx, world.buyer.id, world.terms(due_date=now + timedelta(days=1)))
     failed = deals.open_deal(world.ctx, world.buyer.id,
                              world.terms(due_date=now + timedelta(hours=2)))
-    payments.settle_stk_result(world.ctx, world.failure(world.push(world.request(failed))))
+    world.settle(world.failure(world.push(world.request(failed))))
     later = deals.open_deal(world.ctx, world.buyer.id,
                             world.terms(due_date=now + timedelta(days=3)))
     undated = world.open_deal()
@@ -213,7 +213,7 @@ def test_a_deal_with_an_open_or_successful_payment_is_not_expired(
     if payment_state == "success":  # credited, but the worker died before funding the deal
         world.fakes.deals.fail_next_save = ConnectionError("worker died")
         with pytest.raises(ConnectionError):
-            payments.settle_stk_result(world.ctx, world.success(payment))
+            world.settle(world.success(payment))
         assert world.payment(payment.id).status is PaymentStatus.SUCCESS
     assert lifecycle.expire_unfunded(world.ctx, due + timedelta(days=1)) == []
     assert world.deal(deal.id).status is DealStatus.PENDING
@@ -234,21 +234,22 @@ def test_the_repair_posts_a_settlement_that_a_crash_left_unposted_and_then_does_
 ) -> None:
     world.fakes.fee_rate_bps = 250
     deal_id = _release_losing_the_posting(world)
-    since = world.fakes.clock.now() - timedelta(days=2)
-    assert lifecycle.repair_settlements(world.ctx, since) == 1
+    assert lifecycle.repair_settlements(world.ctx) == 1
     posting = _settle_posting(world, deal_id)
     assert posting is not None and posting.kind == "released"
     assert world.balance(ledger.wallet(world.seller.id)) == 1463
     assert world.balance(ledger.FEES) == 37 and world.balance(ledger.escrow(deal_id)) == 0
     postings = dict(world.fakes.ledger.postings)
-    assert lifecycle.repair_settlements(world.ctx, since) == 0
+    assert lifecycle.repair_settlements(world.ctx) == 0
     assert world.fakes.ledger.postings == postings
 
 
 def test_a_repair_that_posts_nothing_emits_no_wallet_change(world: World) -> None:
-    lifecycle.release(world.ctx, world.buyer, world.funded().id)
+    deal = world.funded()
+    lifecycle.release(world.ctx, world.buyer, deal.id)
+    world.fakes.deals.posted.discard(deal.id)  # a later save forgot the mark: swept again
     before = list(world.fakes.notifier.wallets)
-    assert lifecycle.repair_settlements(world.ctx, world.fakes.clock.now()) == 0
+    assert lifecycle.repair_settlements(world.ctx) == 0
     assert world.fakes.notifier.wallets == before
 
 
@@ -256,7 +257,7 @@ def test_a_release_whose_posting_was_lost_still_tells_both_parties_after_the_rep
     world: World,
 ) -> None:
     _release_losing_the_posting(world)
-    lifecycle.repair_settlements(world.ctx, world.fakes.clock.now() - timedelta(days=1))
+    lifecycle.repair_settlements(world.ctx)
     for party in (world.buyer.id, world.seller.id):
         assert "released" in world.fakes.notifications.kinds_for(party)
 
@@ -276,6 +277,6 @@ def test_one_deal_that_cannot_be_posted_does_not_stop_the_repair_of_the_others(
     settled = dataclasses.replace(healthy, settlement=Settlement(
         "released", 700, 0, 0, world.fakes.clock.now()))
     world.fakes.deals.rows[healthy.id] = settled
-    repaired = lifecycle.repair_settlements(world.ctx, world.fakes.clock.now())
+    repaired = lifecycle.repair_settlements(world.ctx)
     assert repaired == 1
     assert [a[1]["deal"] for a in world.fakes.notifier.alerts] == [broken.id]

@@ -1,4 +1,5 @@
-"""What an M-Pesa result means for a payment, decided without touching anything."""
+"""What a callback's claim calls for, decided without touching anything, and how M-Pesa's own
+answer (STK Query) moves a payment."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from domain.errors import IllegalTransitionError
 from domain.mpesa import StkResult
-from domain.payments import Payment, PaymentStatus, Verdict, mask_phone
+from domain.payments import Claim, Payment, PaymentStatus, mask_phone
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -39,17 +40,17 @@ def test_accepting_the_push_stores_daraja_ids_and_makes_the_payment_pending() ->
 
 
 @pytest.mark.parametrize("amount", [Decimal("1500.00"), Decimal("1500"), Decimal("1.5E+3")])
-def test_a_matching_success_is_credited(amount: Decimal) -> None:
-    assert _pending().judge(_result(amount=amount)) is Verdict.CREDIT
+def test_a_matching_success_is_a_claim_to_verify_with_mpesa(amount: Decimal) -> None:
+    assert _pending().assess(_result(amount=amount)) is Claim.VERIFY
 
 
-def test_a_success_without_a_phone_is_still_credited_when_the_rest_matches() -> None:
-    assert _pending().judge(_result(phone=None)) is Verdict.CREDIT
+def test_a_success_without_a_phone_is_still_worth_verifying_when_the_rest_matches() -> None:
+    assert _pending().assess(_result(phone=None)) is Claim.VERIFY
 
 
 def test_settling_a_credited_success_records_the_receipt_and_the_time() -> None:
     payment = _pending()
-    paid = payment.settled(_result(), LATER)
+    paid = payment.confirmed("0", "ok", LATER, "SG632NMUAB")
     assert (paid.status, paid.receipt, paid.paid_at, paid.result_code, paid.result_desc) == (
         PaymentStatus.SUCCESS, "SG632NMUAB", LATER, "0", "ok")
     assert not paid.is_open and paid.version == payment.version + 1
@@ -57,10 +58,10 @@ def test_settling_a_credited_success_records_the_receipt_and_the_time() -> None:
 
 
 @pytest.mark.parametrize("code", ["1032", "1037", "1", "2001", "SFC_IC0003", "9999"])
-def test_a_failure_code_fails_the_payment(code: str) -> None:
+def test_a_failure_claim_is_verified_and_a_confirmed_failure_fails_the_payment(code: str) -> None:
     result = _result(result_code=code, result_desc="no", amount=None, receipt=None, phone=None)
-    assert _pending().judge(result) is Verdict.FAIL
-    failed = _pending().settled(result, LATER)
+    assert _pending().assess(result) is Claim.VERIFY
+    failed = _pending().confirmed(code, "no", LATER)
     assert (failed.status, failed.result_code, failed.receipt, failed.paid_at) == (
         PaymentStatus.FAILED, code, None, None)
 
@@ -83,41 +84,45 @@ def test_a_failure_code_fails_the_payment(code: str) -> None:
 def test_a_success_that_does_not_match_what_we_asked_moves_nothing(
     changes: dict[str, object],
 ) -> None:
-    assert _pending().judge(_result(**changes)) is Verdict.MISMATCH
+    assert _pending().assess(_result(**changes)) is Claim.MISMATCH
 
 
 def test_a_failure_for_another_checkout_request_is_a_mismatch_not_a_failure() -> None:
     result = _result(checkout_request_id="ws_CO_other", result_code="1032", amount=None)
-    assert _pending().judge(result) is Verdict.MISMATCH
+    assert _pending().assess(result) is Claim.MISMATCH
 
 
 def test_a_result_for_a_payment_that_was_never_pushed_is_a_mismatch() -> None:
-    assert _queued().judge(_result()) is Verdict.MISMATCH
+    assert _queued().assess(_result()) is Claim.MISMATCH
 
 
 def test_a_paid_payment_takes_no_second_result() -> None:
-    settled = _pending().settled(_result(), LATER)
-    assert settled.judge(_result()) is Verdict.ALREADY_FINAL
-    assert settled.judge(_result(result_code="1032")) is Verdict.ALREADY_FINAL
-    assert settled.judge(_result(amount=Decimal(1))) is Verdict.MISMATCH
+    settled = _pending().confirmed("0", "ok", LATER, "SG632NMUAB")
+    assert settled.assess(_result()) is Claim.REPEAT
+    assert settled.assess(_result(result_code="1032")) is Claim.CONTRADICTED
+    assert settled.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
+    assert settled.assess(_result(receipt="OTHER00000")) is Claim.MISMATCH
     with pytest.raises(IllegalTransitionError):
-        settled.settled(_result(), LATER)
+        settled.confirmed("0", "ok", LATER, "SG632NMUAB")
+    with pytest.raises(IllegalTransitionError):
+        settled.confirmed("1032", "cancelled", LATER)
 
 
-def test_a_failed_payment_that_turns_out_paid_is_a_late_credit() -> None:
-    failed = _pending().settled(_result(result_code="1037"), LATER)
-    assert failed.judge(_result(result_code="1032")) is Verdict.ALREADY_FINAL
-    assert failed.judge(_result(amount=Decimal(1))) is Verdict.MISMATCH
-    assert failed.judge(_result()) is Verdict.LATE_CREDIT
-    late = failed.settled(_result(), LATER)
+def test_a_failed_payment_claimed_paid_is_verified_and_a_confirmed_success_is_late() -> None:
+    failed = _pending().confirmed("1037", "timeout", LATER)
+    assert failed.assess(_result(result_code="1032")) is Claim.REPEAT
+    assert failed.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
+    assert failed.assess(_result()) is Claim.VERIFY
+    late = failed.confirmed("0", "ok", LATER, "SG632NMUAB")
     assert (late.status, late.late, late.receipt) == (PaymentStatus.SUCCESS, True, "SG632NMUAB")
 
 
 def test_a_payment_confirmed_by_query_takes_its_receipt_from_the_callback() -> None:
     confirmed = _pending().confirmed("0", "ok", LATER)
     assert confirmed.receipt is None and confirmed.status is PaymentStatus.SUCCESS
-    assert confirmed.judge(_result()) is Verdict.ADD_RECEIPT
-    assert confirmed.with_receipt("SG632NMUAB", LATER).judge(_result()) is Verdict.ALREADY_FINAL
+    assert confirmed.assess(_result()) is Claim.RECEIPT
+    assert confirmed.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
+    assert confirmed.with_receipt("SG632NMUAB", LATER).assess(_result()) is Claim.REPEAT
 
 
 def test_a_push_refused_synchronously_fails_with_darajas_code() -> None:

@@ -126,7 +126,10 @@ def test_an_accepted_push_makes_the_payment_pending_with_its_checkout_id(world: 
     assert (pushed.status, pushed.merchant_request_id, pushed.checkout_request_id) == (
         PaymentStatus.PENDING, "29115-1", "ws_CO_191220191020363925")
     assert pushed.push_started_at == world.fakes.clock.now()
-    assert gateway.pushed == [(payment.id, account_reference(deal.id), 1500, PHONE)]
+    # The prompt shows the payment's own random reference, derivable from nothing users see.
+    assert gateway.pushed == [(payment.id, payment.account_reference, 1500, PHONE)]
+    assert payment.account_reference.startswith("ESC") and len(payment.account_reference) == 12
+    assert payment.account_reference != account_reference(deal.id)
     assert world.fakes.notifier.payment_events == [(payment.id, "pending", deal.id)]
 
 
@@ -187,7 +190,7 @@ def test_a_redelivered_task_after_a_crash_mid_push_never_pushes_again(world: Wor
 def test_a_payment_that_is_not_queued_is_never_pushed(world: World, stage: str) -> None:
     _, payment = world.pending_payment()
     if stage == "failed":
-        payments.settle_stk_result(world.ctx, world.failure(payment))
+        world.settle(world.failure(payment))
     before = world.payment(payment.id)
     gateway = ScriptedGateway()
     assert payments.send_stk_push(world.ctx, gateway, payment.id) == before

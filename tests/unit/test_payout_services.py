@@ -9,10 +9,11 @@ import pytest
 
 from domain import ledger
 from domain.errors import ConcurrencyError
+from domain.mpesa import ResultReport
 from domain.payouts import Payout, PayoutStatus
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
 from domain.services import payouts
-from domain.services.payments import Outcome
+from domain.services.payouts import PayoutOutcome
 from tests.unit.fakes import FakeB2c
 from tests.unit.world import World, b2c_result, status_result
 
@@ -61,7 +62,7 @@ def test_a_rejected_b2c_fails_the_payout_and_returns_the_money(world: World) -> 
     assert (failed.status, failed.result_code, failed.result_desc) == (
         PayoutStatus.FAILED, "401.002.01", "bad creds")
     assert _money(world) == (1500, 0, -1500)
-    assert world.fakes.ledger.get(f"payout:{payout.id}:return") is not None
+    assert _outcome_posting(world, payout) == "payout_return"
     assert world.fakes.notifier.wallets[-1] == (world.seller.id, 1500)
     assert world.fakes.notifications.kinds_for(world.seller.id)[-1] == "payout_failed"
 
@@ -117,35 +118,53 @@ def test_a_payout_whose_money_was_never_reserved_fails_without_returning_anythin
     assert (failed.status, failed.result_code) == (PayoutStatus.FAILED, "NOT_RESERVED")
     assert gateway.paid == []
     assert _money(world) == (1500, 0, -1500)
-    assert world.fakes.ledger.get(f"payout:{payout.id}:return") is None
+    assert _outcome_posting(world, payout) is None
 
 
-def test_a_successful_result_settles_the_payout_once(world: World) -> None:
+def _outcome_posting(world: World, payout: Payout) -> str | None:
+    posting = world.fakes.ledger.get(ledger.payout_outcome_key(payout.id))
+    return None if posting is None else posting.kind
+
+
+def test_a_successful_b2c_result_only_asks_transaction_status_whose_answer_settles_once(
+    world: World,
+) -> None:
     payout = _pending(world)
     report = b2c_result(payout, receipt="TK41XXJ8PB")
-    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.CREDITED
+    assert payouts.apply_b2c_result(world.ctx, report) is PayoutOutcome.VERIFYING
+    assert world.fakes.tasks.status_queries == [(payout.id, 0)]
+    assert world.payout(payout.id).status is PayoutStatus.PENDING
+    assert _money(world) == (500, 1000, -1500)  # the claim moved nothing
+    assert world.confirm_payout(payout) is PayoutOutcome.PAID
     done = world.payout(payout.id)
     assert (done.status, done.receipt, done.result_code) == (
-        PayoutStatus.SUCCESS, "TK41XXJ8PB", "0")
+        PayoutStatus.SUCCESS, "TK41STATUS", "0")  # M-Pesa's own receipt, not the claim's
     assert _money(world) == (500, 0, -500)
-    assert world.fakes.ledger.get(f"payout:{payout.id}:settle") is not None
+    assert _outcome_posting(world, payout) == "payout_settle"
     assert world.fakes.notifications.kinds_for(world.seller.id)[-1] == "payout_succeeded"
     books = _books(world)
-    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.ALREADY_FINAL
-    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, "2001")) is Outcome.MISMATCH
+    assert payouts.apply_b2c_result(world.ctx, report) is PayoutOutcome.REPEAT
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, "2001")) is (
+        PayoutOutcome.CONTRADICTED)
     assert _books(world) == books
 
 
-def test_a_failed_result_returns_the_money_once(world: World) -> None:
+def test_a_failed_b2c_result_returns_no_money_until_transaction_status_confirms_it(
+    world: World,
+) -> None:
     payout = _pending(world)
     report = b2c_result(payout, "2001")
-    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.FAILED
+    assert payouts.apply_b2c_result(world.ctx, report) is PayoutOutcome.VERIFYING
+    assert world.payout(payout.id).status is PayoutStatus.PENDING
+    assert _money(world) == (500, 1000, -1500)  # no refund on the result's word
+    assert world.confirm_payout(payout, "Declined") is PayoutOutcome.RETURNED
     done = world.payout(payout.id)
-    assert (done.status, done.result_code) == (PayoutStatus.FAILED, "2001")
+    assert (done.status, done.result_code) == (PayoutStatus.FAILED, "DECLINED")
     assert _money(world) == (1500, 0, -1500)
+    assert _outcome_posting(world, payout) == "payout_return"
     books = _books(world)
-    assert payouts.apply_b2c_result(world.ctx, report) is Outcome.ALREADY_FINAL
-    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout)) is Outcome.MISMATCH
+    assert payouts.apply_b2c_result(world.ctx, report) is PayoutOutcome.REPEAT
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(payout)) is PayoutOutcome.CONTRADICTED
     assert _books(world) == books
 
 
@@ -156,20 +175,24 @@ def test_a_success_for_another_amount_is_a_mismatch_and_moves_nothing(
     payout = _pending(world, 1000)
     books = _books(world)
     assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, amount=amount)) is (
-        Outcome.MISMATCH)
-    assert _books(world) == books
+        PayoutOutcome.MISMATCH)
+    assert _books(world) == books  # not even a status query
     assert payouts.apply_b2c_result(world.ctx, b2c_result(payout, amount="1000.00")) is (
-        Outcome.CREDITED)
+        PayoutOutcome.VERIFYING)
 
 
 def test_a_result_for_a_payout_we_never_made_is_reported_as_unknown(world: World) -> None:
     payout = _pending(world)
     stranger = Payout("nobody", **{k: getattr(payout, k) for k in (
         "user_id", "amount", "phone", "idempotency_key", "request_hash", "debit_key",
-        "created_at", "updated_at")})
+        "created_at", "updated_at")}, originator_conversation_id="escrow-nobody")
     books = _books(world)
-    assert payouts.apply_b2c_result(world.ctx, b2c_result(stranger)) is Outcome.UNKNOWN_PAYMENT
-    assert payouts.apply_b2c_timeout(world.ctx, b2c_result(stranger)) is Outcome.UNKNOWN_PAYMENT
+    assert payouts.apply_b2c_result(world.ctx, b2c_result(stranger)) is (
+        PayoutOutcome.UNKNOWN_PAYOUT)
+    assert payouts.apply_b2c_timeout(world.ctx, b2c_result(stranger)) is (
+        PayoutOutcome.UNKNOWN_PAYOUT)
+    assert payouts.apply_status_result(world.ctx, status_result("status-nobody-1")) is (
+        PayoutOutcome.UNKNOWN_PAYOUT)
     assert _books(world) == books
 
 
@@ -177,11 +200,11 @@ def test_a_queue_timeout_asks_transaction_status_and_moves_nothing(world: World)
     payout = _pending(world)
     money = _money(world)
     timeout = b2c_result(payout, "SFC_IC0003")
-    assert payouts.apply_b2c_timeout(world.ctx, timeout) is Outcome.STATUS_QUERIED
+    assert payouts.apply_b2c_timeout(world.ctx, timeout) is PayoutOutcome.STATUS_QUERIED
     assert world.fakes.tasks.status_queries == [(payout.id, 0)]
     assert world.payout(payout.id).status is PayoutStatus.PENDING and _money(world) == money
-    payouts.apply_b2c_result(world.ctx, b2c_result(payout))
-    assert payouts.apply_b2c_timeout(world.ctx, timeout) is Outcome.ALREADY_FINAL
+    assert world.confirm_payout(payout) is PayoutOutcome.PAID
+    assert payouts.apply_b2c_timeout(world.ctx, timeout) is PayoutOutcome.REPEAT
     assert len(world.fakes.tasks.status_queries) == 1
 
 
@@ -190,40 +213,59 @@ def _asked(world: World) -> tuple[Payout, str]:
     gateway = FakeB2c()
     checked = payouts.check_status(world.ctx, gateway, payout.id)
     assert checked is not None and checked.status_checks == 1
-    return payout, f"status-{payout.id}-1"
+    [(query_id, payout_id)] = world.fakes.payouts.status_queries.items()
+    assert (query_id, payout_id) == (f"status-{payout.id}-1", payout.id)
+    return payout, query_id
+
+
+def _answer(payout: Payout, query_id: str, code: str = "0",
+            state: str | None = "Completed") -> ResultReport:
+    return status_result(query_id, code, state, original=payout.originator_conversation_id)
 
 
 def test_a_status_check_asks_only_about_a_pending_payout(world: World) -> None:
     payout, query_id = _asked(world)
-    assert world.fakes.payouts.by_conversation(query_id) == world.payout(payout.id)
+    assert world.fakes.payouts.by_status_query(query_id) == world.payout(payout.id)
+    assert world.fakes.payouts.by_conversation(query_id) is None  # the query's id is its own
     gateway = FakeB2c()
     other = world.withdraw(200, "w2", "wh2")
     assert payouts.check_status(world.ctx, gateway, other.id) == other
     assert gateway.queried == []
 
 
-@pytest.mark.parametrize("matched_by", ["query id", "original id"])
+@pytest.mark.parametrize("names_the_payout", [True, False])
 def test_a_completed_status_settles_the_payout_with_its_receipt(
-    world: World, matched_by: str,
+    world: World, names_the_payout: bool,
 ) -> None:
     payout, query_id = _asked(world)
-    report = (status_result(query_id) if matched_by == "query id" else
-              status_result("unrelated", original=payout.originator_conversation_id))
-    assert payouts.apply_status_result(world.ctx, report) is Outcome.CREDITED
+    report = _answer(payout, query_id) if names_the_payout else status_result(query_id)
+    assert payouts.apply_status_result(world.ctx, report) is PayoutOutcome.PAID
     done = world.payout(payout.id)
     assert (done.status, done.receipt) == (PayoutStatus.SUCCESS, "TK41STATUS")
     assert _money(world) == (500, 0, -500)
-    assert payouts.apply_status_result(world.ctx, report) is Outcome.ALREADY_FINAL
+    assert payouts.apply_status_result(world.ctx, report) is PayoutOutcome.REPEAT
     assert _money(world) == (500, 0, -500)
 
 
-@pytest.mark.parametrize(("code", "state"), [("0", "Declined"), ("0", "Cancelled")])
+def test_a_status_result_matched_only_by_the_payouts_own_originator_id_moves_nothing(
+    world: World,
+) -> None:
+    payout, _ = _asked(world)
+    books = _books(world)
+    for forged in (status_result("unrelated", original=payout.originator_conversation_id),
+                   status_result(payout.originator_conversation_id, state="Declined")):
+        assert payouts.apply_status_result(world.ctx, forged) is PayoutOutcome.UNKNOWN_PAYOUT
+    assert _books(world) == books and world.payout(payout.id).status is PayoutStatus.PENDING
+
+
+@pytest.mark.parametrize(("code", "state"), [
+    ("0", "Declined"), ("0", "Cancelled"), ("0", "Expired"), ("0", "Failed")])
 def test_a_failed_status_fails_the_payout_and_returns_the_money(
     world: World, code: str, state: str | None,
 ) -> None:
     payout, query_id = _asked(world)
-    assert payouts.apply_status_result(world.ctx, status_result(query_id, code, state)) is (
-        Outcome.FAILED)
+    assert payouts.apply_status_result(world.ctx, _answer(payout, query_id, code, state)) is (
+        PayoutOutcome.RETURNED)
     assert world.payout(payout.id).status is PayoutStatus.FAILED
     assert _money(world) == (1500, 0, -1500)
 
@@ -235,21 +277,24 @@ def test_a_status_that_does_not_know_yet_changes_nothing(
 ) -> None:
     payout, query_id = _asked(world)
     books = _books(world)
-    payouts.apply_status_result(world.ctx, status_result(query_id, code, state))
+    assert payouts.apply_status_result(world.ctx, _answer(payout, query_id, code, state)) is (
+        PayoutOutcome.NOT_KNOWN_YET)
     assert _books(world) == books
     assert world.payout(payout.id).status is PayoutStatus.PENDING
 
 
-def test_a_status_contradicting_a_final_payout_is_a_mismatch_and_moves_nothing(
+def test_a_status_contradicting_a_final_payout_is_alerted_and_moves_nothing(
     world: World,
 ) -> None:
     payout, query_id = _asked(world)
-    payouts.apply_b2c_result(world.ctx, b2c_result(payout))
+    assert payouts.apply_status_result(world.ctx, _answer(payout, query_id)) is (
+        PayoutOutcome.PAID)
     books = _books(world)
-    failed = status_result(query_id, "0", "Declined")
-    assert payouts.apply_status_result(world.ctx, failed) is Outcome.MISMATCH
-    assert payouts.apply_status_result(world.ctx, status_result(query_id, "2032", None)) is (
-        Outcome.ALREADY_FINAL)
+    failed = _answer(payout, query_id, "0", "Declined")
+    assert payouts.apply_status_result(world.ctx, failed) is PayoutOutcome.CONTRADICTED
+    assert [c["payout"] for _, c in world.fakes.notifier.alerts] == [payout.id]
+    assert payouts.apply_status_result(world.ctx, _answer(payout, query_id, "2032", None)) is (
+        PayoutOutcome.NOT_KNOWN_YET)
     assert _books(world) == books
 
 
@@ -268,7 +313,7 @@ def test_the_reconciler_asks_about_stale_pending_and_requeues_stale_queued_payou
     tasks.b2c_requests.clear()
     counts = payouts.reconcile(world.ctx, world.fakes.clock.now(), timedelta(minutes=5),
                                timedelta(minutes=2))
-    assert counts == {"status_queries": 1, "requeued": 1}
+    assert counts == {"status_queries": 1, "requeued": 1, "repaired": 0}
     assert tasks.status_queries == [(stale_pending.id, 0)]
     assert tasks.b2c_requests == [stale_queued.id]
     assert fresh_queued.id not in tasks.b2c_requests
@@ -280,3 +325,4 @@ def test_a_result_that_beats_our_record_of_sending_is_retried_not_dropped(world:
     with pytest.raises(ConcurrencyError):
         payouts.apply_b2c_result(world.ctx, b2c_result(payout))
     assert world.payout(payout.id).status is PayoutStatus.QUEUED
+

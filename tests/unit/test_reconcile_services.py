@@ -12,8 +12,9 @@ from domain.payments import Payment, PaymentStatus
 from domain.payouts import PayoutStatus
 from domain.ports import GatewayRejected, PhoneBusy, StkStatus
 from domain.services import payments, payouts, reconcile
+from domain.services.payments import PaymentOutcome
 from tests.unit.fakes import FakeB2c, FakeInbox
-from tests.unit.world import PHONE, World
+from tests.unit.world import PHONE, RECEIPT, World
 
 
 class QueryGateway:
@@ -66,8 +67,8 @@ def test_a_success_callback_for_a_lost_push_is_matched_by_phone_and_amount(world
     reconcile.reconcile_payments(world.ctx, world.fakes.clock.now() + timedelta(minutes=2))
     unknown = world.payment(payment.id)
     result = world.success(dataclasses.replace(unknown, checkout_request_id="ws_CO_lost"))
-    settled = payments.settle_stk_result(world.ctx, result)
-    assert settled.outcome.value == "credited"
+    settled = world.settle(result)
+    assert settled.outcome is PaymentOutcome.CREDITED
     paid = world.payment(payment.id)
     assert (paid.status, paid.checkout_request_id, paid.outcome_unknown) == (
         PaymentStatus.SUCCESS, "ws_CO_lost", False)
@@ -84,15 +85,19 @@ def test_pending_payments_are_queried_when_due_and_the_first_final_answer_closes
     assert world.fakes.tasks.stk_queries == [payment.id]
     gateway = QueryGateway(PENDING, StkStatus(False, "0", "The service request is processed"))
     _later(world, 60)
-    waiting = reconcile.query_stk(world.ctx, gateway, payment.id)
+    waiting = payments.check_payment(world.ctx, gateway, payment.id)
     assert waiting is not None and waiting.status is PaymentStatus.PENDING
     assert waiting.checks == 1 and waiting.next_check_at == world.fakes.clock.now() + timedelta(
         seconds=world.ctx.stk_query_delays_s[1])
-    paid = reconcile.query_stk(world.ctx, gateway, payment.id)
+    paid = payments.check_payment(world.ctx, gateway, payment.id)
     assert paid is not None and (paid.status, paid.receipt) == (PaymentStatus.SUCCESS, None)
     assert world.deal(deal.id).status.value == "active"
-    callback = payments.settle_stk_result(world.ctx, world.success(paid))  # brings the receipt
-    assert callback.outcome.value == "already_final" and world.payment(payment.id).receipt
+    callback = world.settle(world.success(paid))  # brings the receipt
+    assert callback.outcome is PaymentOutcome.RECEIPT_ADDED
+    assert world.payment(payment.id).receipt == RECEIPT
+    funded = world.deal(deal.id)
+    assert funded.payment is not None and funded.payment.reference == RECEIPT
+    assert world.mpesa.queried == []  # already confirmed: the receipt needs no second query
 
 
 @pytest.mark.parametrize("answer", [PENDING, GatewayRejected("400.002.02", "Invalid id")])
@@ -102,23 +107,24 @@ def test_a_payment_never_answered_is_closed_unresolved_and_alerted(
     deal, payment = world.pending_payment()
     gateway = QueryGateway(*[answer] * len(world.ctx.stk_query_delays_s))
     for _ in world.ctx.stk_query_delays_s:
-        result = reconcile.query_stk(world.ctx, gateway, payment.id)
+        result = payments.check_payment(world.ctx, gateway, payment.id)
     closed = world.payment(payment.id)
     assert result is None and (closed.status, closed.result_code) == (
         PaymentStatus.FAILED, "UNRESOLVED")
     assert world.fakes.notifier.alerts and world.fakes.notifier.alerts[0][1]["payment"] == \
         payment.id
     assert world.deal(deal.id).status.value == "pending"
-    late = payments.settle_stk_result(world.ctx, world.success(closed))  # and then it was paid
-    assert late.outcome.value == "late_credit" and world.payment(payment.id).late
+    late = world.settle(world.success(closed))  # and then it was paid, as M-Pesa confirms
+    assert late.outcome is PaymentOutcome.LATE_CREDIT and world.payment(payment.id).late
+    assert world.mpesa.queried == [closed.checkout_request_id]
     assert world.deal(deal.id).status.value == "active"
     assert len(world.fakes.notifier.alerts) == 2
 
 
 def test_a_failure_answer_closes_the_payment_and_tells_the_buyer(world: World) -> None:
     deal, payment = world.pending_payment()
-    closed = reconcile.query_stk(world.ctx, QueryGateway(StkStatus(False, "1032", "cancelled")),
-                                 payment.id)
+    closed = payments.check_payment(world.ctx, QueryGateway(StkStatus(False, "1032", "cancelled")),
+                                    payment.id)
     assert closed is not None and (closed.status, closed.result_code) == (
         PaymentStatus.FAILED, "1032")
     assert "payment_failed" in world.fakes.notifications.kinds_for(world.buyer.id)

@@ -13,9 +13,9 @@ from domain.deals import Deal, DealStatus, Trigger
 from domain.errors import ConcurrencyError, NotFound
 from domain.mpesa import StkResult
 from domain.payments import PaymentStatus
-from domain.services import deals, payments
+from domain.services import deals
 from domain.services.ledger_views import deal_ledger
-from domain.services.payments import Outcome
+from domain.services.payments import PaymentOutcome
 from tests.unit.world import RECEIPT, World
 
 
@@ -29,8 +29,8 @@ def _end(world: World, deal: Deal, trigger: Trigger) -> None:
 def test_a_confirmed_payment_is_credited_and_funds_the_deal(world: World) -> None:
     deal, payment = world.pending_payment(1500)
     world.fakes.clock.advance(seconds=20)
-    settled = payments.settle_stk_result(world.ctx, world.success(payment))
-    assert settled.outcome is Outcome.CREDITED
+    settled = world.settle(world.success(payment))
+    assert settled.outcome is PaymentOutcome.CREDITED
     paid = world.payment(payment.id)
     assert settled.payment == paid
     assert (paid.status, paid.receipt, paid.paid_at) == (
@@ -43,7 +43,7 @@ def test_a_confirmed_payment_is_credited_and_funds_the_deal(world: World) -> Non
 
 def test_crediting_writes_exactly_one_balanced_hold_into_escrow(world: World) -> None:
     deal, payment = world.pending_payment(1500)
-    payments.settle_stk_result(world.ctx, world.success(payment))
+    world.settle(world.success(payment))
     [posting] = world.fakes.ledger.postings.values()
     assert (posting.key, posting.kind, posting.deal_id) == (
         f"payment:{payment.id}:fund", "escrow_hold", deal.id)
@@ -54,7 +54,7 @@ def test_crediting_writes_exactly_one_balanced_hold_into_escrow(world: World) ->
 
 def test_crediting_leaves_a_funded_event_and_tells_both_parties(world: World) -> None:
     deal, payment = world.pending_payment()
-    payments.settle_stk_result(world.ctx, world.success(payment))
+    world.settle(world.success(payment))
     event = deals.timeline(world.ctx, deal)[-1]
     assert (event.event, event.actor, event.from_status, event.status, event.seq) == (
         "funded", "system", DealStatus.PENDING, DealStatus.ACTIVE, world.deal(deal.id).version)
@@ -68,14 +68,14 @@ def test_crediting_leaves_a_funded_event_and_tells_both_parties(world: World) ->
 
 def test_settling_the_same_success_twice_changes_nothing_the_second_time(world: World) -> None:
     deal, payment = world.pending_payment()
-    payments.settle_stk_result(world.ctx, world.success(payment))
+    world.settle(world.success(payment))
     fakes = world.fakes
     before = (dict(fakes.ledger.postings), world.deal(deal.id), world.payment(payment.id),
               dict(fakes.deals.events), list(fakes.notifier.deal_events),
               list(fakes.notifier.payment_events), dict(fakes.notifications.rows))
     fakes.clock.advance(minutes=1)
-    again = payments.settle_stk_result(world.ctx, world.success(payment))
-    assert again.outcome is Outcome.ALREADY_FINAL
+    again = world.settle(world.success(payment))
+    assert again.outcome is PaymentOutcome.REPEAT
     after = (dict(fakes.ledger.postings), world.deal(deal.id), world.payment(payment.id),
              dict(fakes.deals.events), list(fakes.notifier.deal_events),
              list(fakes.notifier.payment_events), dict(fakes.notifications.rows))
@@ -86,8 +86,8 @@ def test_settling_the_same_success_twice_changes_nothing_the_second_time(world: 
 @pytest.mark.parametrize("code", ["1032", "1037", "1", "2001", "SFC_IC0003"])
 def test_a_failed_payment_leaves_the_deal_pending_and_payable(world: World, code: str) -> None:
     deal, payment = world.pending_payment()
-    settled = payments.settle_stk_result(world.ctx, world.failure(payment, code))
-    assert settled.outcome is Outcome.FAILED
+    settled = world.settle(world.failure(payment, code))
+    assert settled.outcome is PaymentOutcome.FAILED
     assert (world.payment(payment.id).status, world.payment(payment.id).result_code) == (
         PaymentStatus.FAILED, code)
     assert world.deal(deal.id).status is DealStatus.PENDING
@@ -105,14 +105,15 @@ def test_a_success_that_does_not_match_moves_no_money_and_leaves_it_pending(
     world: World, changes: dict[str, object],
 ) -> None:
     deal, payment = world.pending_payment(1500)
-    settled = payments.settle_stk_result(world.ctx, world.success(payment, **changes))
-    assert settled.outcome is Outcome.MISMATCH
+    settled = world.settle(world.success(payment, **changes))
+    assert settled.outcome is PaymentOutcome.MISMATCH
+    assert world.mpesa.queried == []  # refused before asking anything
     assert world.payment(payment.id) == payment  # still pending, untouched
     assert world.deal(deal.id).status is DealStatus.PENDING
     assert world.fakes.ledger.postings == {} and world.fakes.ledger.attempts == []
     # The genuine result can still be applied afterwards.
-    assert payments.settle_stk_result(world.ctx, world.success(payment)).outcome is (
-        Outcome.CREDITED)
+    assert world.settle(world.success(payment)).outcome is (
+        PaymentOutcome.CREDITED)
 
 
 def test_a_result_for_an_unknown_checkout_request_is_reported_and_moves_nothing(
@@ -120,8 +121,8 @@ def test_a_result_for_an_unknown_checkout_request_is_reported_and_moves_nothing(
 ) -> None:
     world.pending_payment()
     result = StkResult("ws_CO_nobody", None, "0", "ok", Decimal(1500), RECEIPT, "254708374149")
-    settled = payments.settle_stk_result(world.ctx, result)
-    assert (settled.outcome, settled.payment) == (Outcome.UNKNOWN_PAYMENT, None)
+    settled = world.settle(result)
+    assert (settled.outcome, settled.payment) == (PaymentOutcome.UNKNOWN_PAYMENT, None)
     assert world.fakes.ledger.postings == {}
 
 
@@ -132,8 +133,8 @@ def test_money_for_a_deal_that_can_no_longer_take_it_goes_to_the_buyers_wallet(
     deal, payment = world.pending_payment(1500)
     _end(world, deal, trigger)
     for _ in range(2):  # the second run must change nothing
-        settled = payments.settle_stk_result(world.ctx, world.success(payment))
-    assert settled.outcome is Outcome.ALREADY_FINAL
+        settled = world.settle(world.success(payment))
+    assert settled.outcome is PaymentOutcome.REPEAT
     book = world.fakes.ledger
     assert sorted(book.postings) == [f"payment:{payment.id}:fund", f"payment:{payment.id}:return"]
     assert book.postings[f"payment:{payment.id}:return"].kind == "late_payment_return"
@@ -149,11 +150,11 @@ def test_money_for_a_deal_that_can_no_longer_take_it_goes_to_the_buyers_wallet(
 def test_the_first_late_success_reports_it_went_to_the_wallet(world: World) -> None:
     deal, payment = world.pending_payment()
     _end(world, deal, Trigger.EXPIRE)
-    settled = payments.settle_stk_result(world.ctx, world.success(payment))
-    assert settled.outcome is Outcome.CREDITED_TO_WALLET
+    settled = world.settle(world.success(payment))
+    assert settled.outcome is PaymentOutcome.CREDITED_TO_WALLET
 
 
-@pytest.mark.parametrize("crash", ["ledger", "deal save", "timeline"])
+@pytest.mark.parametrize("crash", ["ledger", "payment save", "deal save", "timeline"])
 def test_a_crash_midway_is_finished_by_the_next_run_without_doubling(
     world: World, crash: str,
 ) -> None:
@@ -162,14 +163,20 @@ def test_a_crash_midway_is_finished_by_the_next_run_without_doubling(
     boom = ConcurrencyError("worker died")
     if crash == "ledger":
         fakes.ledger.fail_next_post = boom
+    elif crash == "payment save":
+        fakes.payments.fail_next_save = boom
     elif crash == "deal save":
         fakes.deals.fail_next_save = boom
     else:
         fakes.deals.fail_next_record = boom
     with pytest.raises(ConcurrencyError):
-        payments.settle_stk_result(world.ctx, world.success(payment))
-    assert world.payment(payment.id).status is PaymentStatus.SUCCESS  # saved first
-    payments.settle_stk_result(world.ctx, world.success(payment))
+        world.settle(world.success(payment))
+    # The money is posted before the status: a payment is never paid with no posting.
+    paid_first = crash in ("deal save", "timeline")
+    assert world.payment(payment.id).status is (
+        PaymentStatus.SUCCESS if paid_first else PaymentStatus.PENDING)
+    assert (f"payment:{payment.id}:fund" in fakes.ledger.postings) is (crash != "ledger")
+    world.settle(world.success(payment))
     assert list(fakes.ledger.postings) == [f"payment:{payment.id}:fund"]
     assert world.deal(deal.id).status is DealStatus.ACTIVE
     assert [e.event for e in deals.timeline(world.ctx, deal)].count("funded") == 1
@@ -182,8 +189,8 @@ def test_a_run_that_died_before_telling_the_parties_is_finished_by_the_retry(
     deal, payment = world.pending_payment()
     world.fakes.notifications.fail_next_add = ConnectionError("mongo went away")
     with pytest.raises(ConnectionError):
-        payments.settle_stk_result(world.ctx, world.success(payment))
-    payments.settle_stk_result(world.ctx, world.success(payment))  # the task's retry
+        world.settle(world.success(payment))
+    world.settle(world.success(payment))  # the task's retry
     assert world.deal(deal.id).status is DealStatus.ACTIVE
     for party in (world.buyer.id, world.seller.id):
         assert "deal_funded" in world.fakes.notifications.kinds_for(party)
@@ -193,8 +200,8 @@ def test_a_failure_whose_notice_was_lost_to_a_crash_is_told_on_the_retry(world: 
     _, payment = world.pending_payment()
     world.fakes.notifications.fail_next_add = ConnectionError("mongo went away")
     with pytest.raises(ConnectionError):
-        payments.settle_stk_result(world.ctx, world.failure(payment))
-    payments.settle_stk_result(world.ctx, world.failure(payment))  # the task's retry
+        world.settle(world.failure(payment))
+    world.settle(world.failure(payment))  # the task's retry
     assert world.payment(payment.id).status is PaymentStatus.FAILED
     assert world.fakes.notifications.kinds_for(world.buyer.id) == ["payment_failed"]
 
@@ -231,7 +238,7 @@ def test_any_sequence_of_mpesa_outcomes_keeps_the_books_exact(
             world.push(world.request(deal, f"r{next(keys)}", "h"))
         if action in ("succeed", "fail", "replay", "late_success"):
             for result in last:
-                payments.settle_stk_result(world.ctx, result)
+                world.settle(result)
         _check_books(world, [deal for deal, _ in pairs])
 
 
@@ -255,7 +262,7 @@ def _check_books(world: World, all_deals: list[Deal]) -> None:
 
 def test_the_parties_read_a_deals_postings_and_they_sum_to_zero(world: World) -> None:
     deal, payment = world.pending_payment(1500)
-    payments.settle_stk_result(world.ctx, world.success(payment))
+    world.settle(world.success(payment))
     view = deal_ledger(world.ctx, world.seller, deal.id)
     assert [p.key for p in view["postings"]] == [f"payment:{payment.id}:fund"]
     assert view["balances"] == {"mpesa:clearing": -1500, f"escrow:{deal.id}": 1500}

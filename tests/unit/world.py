@@ -13,11 +13,12 @@ from domain.mpesa import ResultReport, StkResult, parse_result
 from domain.payments import Payment
 from domain.payouts import Payout
 from domain.ports import StkAccepted
-from domain.services import accounts, deals, lifecycle, payments, wallet
+from domain.services import accounts, deals, lifecycle, payments, payouts, wallet
 from domain.services.context import Context
 from domain.services.deals import DealTerms
+from domain.services.payouts import PayoutOutcome
 from domain.users import User
-from tests.unit.fakes import Fakes, ScriptedGateway
+from tests.unit.fakes import FakeB2c, Fakes, ScriptedGateway
 
 PASSWORD = "a long password"
 PHONE = "254708374149"
@@ -30,6 +31,7 @@ class World:
     buyer: User
     seller: User
     mpesa: ScriptedGateway = dataclasses.field(default_factory=ScriptedGateway)
+    b2c: FakeB2c = dataclasses.field(default_factory=FakeB2c)  # answers our status queries
 
     @classmethod
     def build(cls) -> World:
@@ -104,6 +106,21 @@ class World:
 
     def withdraw(self, amount: int, key: str = "w1", request_hash: str = "wh1") -> Payout:
         return wallet.request_withdrawal(self.ctx, self.seller, amount, PHONE, key, request_hash)
+
+    def ask_status(self, payout: Payout) -> str:
+        """Send our Transaction Status query about a pending payout; returns the id Daraja gave
+        the query, the only id its answer is matched by."""
+        before = set(self.fakes.payouts.status_queries)
+        payouts.check_status(self.ctx, self.b2c, payout.id)
+        [query_id] = set(self.fakes.payouts.status_queries) - before
+        return query_id
+
+    def confirm_payout(self, payout: Payout, state: str | None = "Completed",
+                       code: str = "0") -> PayoutOutcome:
+        """M-Pesa's answer to our own status query: the one word that settles a payout."""
+        query_id = self.ask_status(payout)
+        report = status_result(query_id, code, state, original=payout.originator_conversation_id)
+        return payouts.apply_status_result(self.ctx, report)
 
     def payout(self, payout_id: str) -> Payout:
         found = self.fakes.payouts.get(payout_id)
