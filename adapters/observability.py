@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import sentry_sdk
 import structlog
@@ -14,6 +16,11 @@ from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 from adapters.settings import Settings
 
 MSISDN = re.compile(r"(?<!\d)(?:\+?254|0)?([71]\d{2})\d{3}(\d{3})(?!\d)")
+# The last segment of a callback path is MPESA_CALLBACK_TOKEN (or somebody's guess at it).
+CALLBACK_PATH = re.compile(r"(/api/mpesa/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/)[^/?#\s\"'<>]+")
+REDACTED = "[redacted]"
+MIN_SECRET = 8  # shorter values would redact ordinary words
+_SECRETS: set[str] = set()
 SECRET_KEYS = [
     "phone", "phone_number", "msisdn", "phonenumber", "partya", "partyb", "access_token",
     "refresh_token", "accesstoken", "refreshtoken", "securitycredential", "initiatorpassword",
@@ -26,15 +33,61 @@ def mask_phones(text: str) -> str:
     return MSISDN.sub(lambda m: f"254{m.group(1)[0]}****{m.group(2)}", text)
 
 
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """The configured values that must never be written anywhere."""
+    values = (settings.mpesa_callback_token, settings.jwt_secret_key,
+              settings.mpesa_consumer_secret, settings.mpesa_passkey,
+              settings.mpesa_initiator_password, settings.mpesa_security_credential)
+    return tuple(value for value in values if value)
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Redact these values (and their URL-encoded forms) from every log line and event."""
+    for value in values:
+        if value and len(value) >= MIN_SECRET:
+            _SECRETS.update({value, quote(value, safe="")})
+
+
+def scrub(text: str) -> str:
+    """Callback paths' tokens, known secrets and phone numbers out of ``text``."""
+    text = CALLBACK_PATH.sub(lambda m: m.group(1) + REDACTED, text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return mask_phones(text)
+
+
 def _mask_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    for key, value in event.items():
-        if isinstance(value, str):
-            event[key] = mask_phones(value)
-    return event
+    return {key: _mask_all(value) for key, value in event.items()}
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """One JSON line per event, for our logs and for gunicorn's, Celery's and werkzeug's."""
+class _ScrubRecords(logging.Filter):
+    """For loggers with handlers of their own (gunicorn's access and error logs): the message
+    and any traceback are scrubbed before a handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
+
+
+OWN_HANDLER_LOGGERS = ("gunicorn.access", "gunicorn.error")
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """One JSON line per event, for our logs and for gunicorn's, Celery's and werkzeug's; the
+    callback token (in any callback path), ``secrets`` and phone numbers scrubbed from each."""
+    remember_secrets(secrets)
+    for name in OWN_HANDLER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ScrubRecords) for f in logger.filters):
+            logger.addFilter(_ScrubRecords())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -60,12 +113,13 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def _mask_all(value: Any) -> Any:
-    """Every string anywhere in an event: messages, exception values, frame locals, breadcrumbs."""
+    """Every string anywhere in an event: messages and their parameters, exception values,
+    frame locals, request URLs, breadcrumbs (keys too)."""
     if isinstance(value, str):
-        return mask_phones(value)
+        return scrub(value)
     if isinstance(value, dict):
-        return {key: _mask_all(inner) for key, inner in value.items()}
-    if isinstance(value, list):
+        return {_mask_all(key): _mask_all(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
         return [_mask_all(inner) for inner in value]
     return value
 
@@ -75,7 +129,9 @@ def _scrub_event(event: Any, _hint: Any) -> Any:
 
 
 def init_sentry(settings: Settings, *integrations: Any) -> bool:
-    """Start Sentry if a DSN is set; nothing is sent otherwise."""
+    """Start Sentry if a DSN is set; nothing is sent otherwise. Either way the settings'
+    secrets are remembered for scrubbing (logs too)."""
+    remember_secrets(secret_values(settings))
     if not settings.sentry_dsn:
         return False
     sentry_sdk.init(

@@ -10,7 +10,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters.container import Container, build
-from adapters.observability import configure_logging, init_sentry
+from adapters.observability import configure_logging, init_sentry, secret_values
 from adapters.settings import Settings
 from api import (
     admin,
@@ -42,7 +42,7 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secret_values(settings))
     from sentry_sdk.integrations.flask import FlaskIntegration
 
     init_sentry(settings, FlaskIntegration())

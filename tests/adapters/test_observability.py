@@ -10,8 +10,11 @@ import pytest
 import sentry_sdk
 from sentry_sdk.transport import Transport
 
-from adapters.observability import configure_logging, init_sentry, mask_phones
+from adapters.observability import configure_logging, init_sentry, mask_phones, secret_values
 from adapters.settings import MissingSettings, Settings
+
+TOKEN = "cbT0ken" + "Qx9vLr2Wd4yHb6mJc1fGz7aEuKp3"  # 35 characters; never in a log or an event
+URL = f"https://escrow.example.co.ke/api/mpesa/stk/callback/{TOKEN}"
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -81,3 +84,89 @@ def test_secrets_never_show_in_the_settings_repr() -> None:
     settings = Settings(jwt_secret_key="s3cret-jwt", mpesa_passkey="s3cret-pass",
                         mpesa_callback_token="s3cret-token")
     assert "s3cret" not in repr(settings)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.strip().splitlines() if line.startswith("{")]
+
+
+def test_the_callback_token_is_scrubbed_from_every_log_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", secret_values(Settings(mpesa_callback_token=TOKEN)))
+    capsys.readouterr()
+    # werkzeug's access line, as its dev server writes it (message with %-arguments)
+    logging.getLogger("werkzeug").info('%s - - [%s] "%s" %s -', "196.201.214.200",
+                                       "24/Nov/2026 10:30:00",
+                                       f"POST /api/mpesa/stk/callback/{TOKEN} HTTP/1.1", 200)
+    # an exception whose message holds the URL, and one that holds the bare token
+    try:
+        raise RuntimeError(f"could not store the callback posted to {URL}")
+    except RuntimeError:
+        logging.getLogger("api.callbacks").exception("intake failed for %s", URL)
+    logging.getLogger("api.callbacks").warning("token in use: %s", TOKEN)
+    err = capsys.readouterr().err
+    assert TOKEN not in err
+    records = _json_lines(err)
+    assert len(records) == 3
+    assert "/api/mpesa/stk/callback/[redacted]" in records[0]["event"]
+    assert "RuntimeError" in records[1]["exception"]
+    assert "[redacted]" in records[2]["event"]
+
+
+def test_gunicorns_own_loggers_are_scrubbed_too() -> None:
+    """gunicorn's access and error loggers have their own handlers (no propagation)."""
+    import io
+
+    configure_logging("INFO", [TOKEN])
+    stream = io.StringIO()
+    access = logging.getLogger("gunicorn.access")
+    handler = logging.StreamHandler(stream)
+    access.addHandler(handler)
+    access.propagate = False
+    try:
+        access.info('%(h)s "%(r)s" %(s)s', {"h": "10.0.0.5", "s": "200",
+                                          "r": f"POST /api/mpesa/b2c/result/{TOKEN} HTTP/1.1"})
+        try:
+            raise ValueError(f"bad request line for {URL}")
+        except ValueError:
+            logging.getLogger("gunicorn.error").addHandler(handler)
+            logging.getLogger("gunicorn.error").exception("Error handling request %s", URL)
+    finally:
+        access.removeHandler(handler)
+        logging.getLogger("gunicorn.error").removeHandler(handler)
+    written = stream.getvalue()
+    assert TOKEN not in written
+    assert "/api/mpesa/b2c/result/[redacted]" in written and "ValueError" in written
+
+
+def test_sentry_events_from_a_callback_request_carry_no_token() -> None:
+    """The request URL, breadcrumbs, the exception and log parameters, on a real Flask app."""
+    from flask import Flask, request
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    settings = Settings(sentry_dsn="https://public@sentry.invalid/1", mpesa_callback_token=TOKEN)
+    assert init_sentry(settings, FlaskIntegration())
+    transport = Recording()
+    sentry_sdk.get_client().transport = transport
+    app = Flask("scrub-test")
+
+    @app.post("/api/mpesa/stk/callback/<token>")
+    def callback(token: str) -> str:
+        logging.getLogger("api.callbacks").info("callback on %s", request.url)  # breadcrumb
+        logging.getLogger("api.callbacks").error("refused %s (%s)", request.path, token)  # event
+        raise RuntimeError(f"cannot store the callback from {request.url}")  # event
+
+    try:
+        response = app.test_client().post(f"/api/mpesa/stk/callback/{TOKEN}", json={"Body": {}})
+        assert response.status_code == 500
+    finally:
+        sentry_sdk.flush()
+        sentry_sdk.get_client().close()
+    assert len(transport.events) >= 2, transport.events
+    text = json.dumps(transport.events, default=str)
+    assert TOKEN not in text
+    crashed = next(e for e in transport.events if e.get("exception"))
+    assert crashed["request"]["url"].endswith("/api/mpesa/stk/callback/[redacted]")
+    assert any("/api/mpesa/stk/callback/[redacted]" in (b.get("message") or "")
+               for b in crashed["breadcrumbs"]["values"])
