@@ -140,11 +140,13 @@ def apply_status_result(ctx: Context, report: ResultReport) -> PayoutOutcome:
         return PayoutOutcome.REPEAT if _agrees(payout, paid) else _contradiction(ctx, payout)
     if paid:
         receipt = report.parameters.get("ReceiptNo")
-        _succeed(ctx, payout, None if receipt is None else str(receipt))
-        return PayoutOutcome.PAID
-    state = str(report.parameters.get("TransactionStatus")).strip()
-    _fail(ctx, payout, state.upper(), f"{state} per Transaction Status")
-    return PayoutOutcome.RETURNED
+        done = _succeed(ctx, payout, None if receipt is None else str(receipt))
+    else:
+        state = str(report.parameters.get("TransactionStatus")).strip()
+        done = _fail(ctx, payout, state.upper(), f"{state} per Transaction Status")
+    if not done.is_final:  # the other outcome holds the payout's posting: nothing moved
+        return PayoutOutcome.CONTRADICTED
+    return PayoutOutcome.PAID if paid else PayoutOutcome.RETURNED
 
 
 def reconcile(ctx: Context, now: datetime, pending_after: timedelta,
@@ -173,8 +175,9 @@ def _succeed(ctx: Context, payout: Payout, receipt: str | None) -> Payout:
         return payout
     done = payout.succeeded(receipt, "0", "confirmed by Transaction Status", now)
     ctx.payouts.save(done, expected_version=payout.version)
+    proof = f" (receipt {receipt})" if receipt else ""
     tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
-         f"{kes(payout.amount)} was sent to your M-Pesa (receipt {receipt})", payout_id=payout.id)
+         f"{kes(payout.amount)} was sent to your M-Pesa{proof}", payout_id=payout.id)
     return done
 
 

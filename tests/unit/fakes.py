@@ -51,7 +51,7 @@ class FakeIds:
 
     def new_reference(self) -> str:
         self.count += 1
-        return f"r{self.count:04d}unguessable0000000000"
+        return f"unguessable{self.count:09d}"
 
 
 class FakeHasher:

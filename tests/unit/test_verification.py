@@ -362,3 +362,20 @@ def test_a_callback_that_keeps_failing_is_flagged_and_alerted_once_requeues_run_
     reconcile.requeue_stale_callbacks(world.ctx, inbox, world.fakes.clock.now())
     assert inbox.marks[callback_id] == ("flagged", "processing keeps failing")
     assert world.fakes.notifier.alerts[-1][1]["callback"] == callback_id
+
+
+def test_an_answer_contradicting_an_outcome_already_posted_is_flagged_and_moves_nothing(
+    world: World,
+) -> None:
+    payout = _pending_payout(world)
+    query = _ask_status(world, payout)
+    world.fakes.payouts.fail_next_save = ConnectionError("died after the return posting")
+    declined = status_result(query, state="Declined", original=payout.originator_conversation_id)
+    with pytest.raises(ConnectionError):
+        payouts.apply_status_result(world.ctx, declined)
+    completed = status_result(query, state="Completed",
+                              original=payout.originator_conversation_id)
+    assert payouts.apply_status_result(world.ctx, completed) is PayoutOutcome.CONTRADICTED
+    assert world.payout(payout.id).status is PayoutStatus.PENDING
+    assert _in_flight(world) == (1500, 0)  # returned once, never also paid
+    assert "contradict" in world.fakes.notifier.alerts[-1][0]
