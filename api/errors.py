@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, g
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from api.envelope import error
@@ -19,6 +21,10 @@ DOMAIN_STATUS = {
     "VALIDATION_ERROR": 422, "NOT_FOUND": 404, "FORBIDDEN": 403, "UNAUTHORIZED": 401,
     "CONFLICT": 409, "IDEMPOTENCY_MISMATCH": 422, "BAD_REQUEST": 400,
 }
+# A dependency we cannot reach: 503, "try again", never a 500. ConnectionFailure covers pymongo's
+# AutoReconnect, NetworkTimeout and ServerSelectionTimeoutError.
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, ConnectionFailure)
+RETRY_AFTER_S = 5
 HTTP_CODES = {
     400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
@@ -67,6 +73,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> ResponseReturnValue:
         return error(DOMAIN_STATUS.get(exc.code, 400), exc.code, exc.message, exc.details)
+
+    def _unavailable(exc: Exception) -> ResponseReturnValue:
+        dependency = "redis" if isinstance(exc, RedisError) else "mongo"
+        log.error("a dependency is unavailable", extra={
+            "request_id": g.get("request_id"), "dependency": dependency,
+            "error": type(exc).__name__})
+        resp, code = error(503, "SERVICE_UNAVAILABLE",
+                           "a service we depend on is unavailable; try again shortly")
+        resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return resp, code
+
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, _unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:

@@ -25,6 +25,11 @@ def init(app: Flask, storage_uri: str, default: str, enabled: bool, auth: str) -
         RATELIMIT_STORAGE_URI=storage_uri, RATELIMIT_DEFAULT=default,
         RATELIMIT_ENABLED=enabled, RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_KEY_PREFIX="escrow-rl", ESCROW_RATELIMIT_AUTH=auth,
-        RATELIMIT_SWALLOW_ERRORS=True,  # a Redis outage must not take every request down
+        # Redis unreachable: the same limits (the auth one included) go on in this process's
+        # memory, and Redis is tried again with backoff. No RATELIMIT_IN_MEMORY_FALLBACK list:
+        # flask-limiter would apply it to every route instead, exempt ones included.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2},
+        RATELIMIT_SWALLOW_ERRORS=True,  # any other limiter failure must not fail the request
     )
     limiter.init_app(app)
