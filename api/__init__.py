@@ -9,8 +9,10 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from adapters.celery_factory import make_celery
 from adapters.container import Container, build
 from adapters.observability import configure_logging, init_sentry, secret_values
+from adapters.queue import CeleryTaskQueue
 from adapters.settings import Settings
 from api import (
     admin,
@@ -28,8 +30,6 @@ from api import (
     tokens,
     wallet,
 )
-from workers.factory import make_celery
-from workers.queue import CeleryTaskQueue
 
 API_TITLE = "Escrow payments API"
 SECURITY_HEADERS = {

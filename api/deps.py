@@ -10,11 +10,11 @@ from flask import current_app, request
 from flask_jwt_extended import get_jwt_identity
 
 from adapters.container import Container
+from adapters.queue import CeleryTaskQueue
 from domain.errors import DomainError
 from domain.services import accounts
 from domain.services.context import Context
 from domain.users import User
-from workers.queue import CeleryTaskQueue
 
 MAX_IDEMPOTENCY_KEY = 255
 

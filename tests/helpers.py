@@ -167,8 +167,8 @@ def balance(api: Api) -> int:
 
 def run_task(stack: Stack, name: str, **kwargs: Any) -> None:
     """Enqueue a task by name, as beat would (the worker under test runs it)."""
+    from adapters.celery_factory import make_celery
     from adapters.settings import Settings
-    from workers.factory import make_celery
 
     make_celery(Settings(redis_url=stack.env["REDIS_URL"])).send_task(name, kwargs=kwargs)
 

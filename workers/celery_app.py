@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import signals
 
+from adapters.celery_factory import make_celery
 from adapters.observability import configure_logging, init_sentry
 from adapters.settings import Settings
-from workers.factory import make_celery
 
 settings = Settings.from_env()
 app = make_celery(settings)

@@ -10,11 +10,11 @@ from pymongo.errors import AutoReconnect
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from adapters import queue
 from adapters.container import Container, build
 from domain.errors import ConcurrencyError
 from domain.ports import GatewayUnavailable, PhoneBusy
 from domain.services import callbacks, lifecycle, payments, payouts, reconcile
-from workers import queue
 from workers.celery_app import app, settings
 
 RETRY = {

@@ -1,4 +1,4 @@
-"""Enqueueing tasks by name: what the API may know of the workers."""
+"""Enqueueing Celery tasks by name: the TaskQueue port, for the API and the workers alike."""
 
 from __future__ import annotations
 
