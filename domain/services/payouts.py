@@ -143,7 +143,9 @@ def apply_status_result(ctx: Context, report: ResultReport) -> PayoutOutcome:
         done = _succeed(ctx, payout, None if receipt is None else str(receipt))
     else:
         state = str(report.parameters.get("TransactionStatus")).strip()
-        done = _fail(ctx, payout, state.upper(), f"{state} per Transaction Status")
+        reason = report.parameters.get("TransactionReason")
+        done = _fail(ctx, payout, state.upper(),
+                     f"{state}: {reason}" if reason else f"{state} per Transaction Status")
     if not done.is_final:  # the other outcome holds the payout's posting: nothing moved
         return PayoutOutcome.CONTRADICTED
     return PayoutOutcome.PAID if paid else PayoutOutcome.RETURNED

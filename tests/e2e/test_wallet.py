@@ -64,7 +64,9 @@ def test_a_failed_payout_returns_the_money_to_the_wallet(stack: Stack) -> None:
     payout = _withdraw(seller, 500, "254700000001").json()["data"]
     assert balance(seller) == 475
     failed = _settled(seller, payout["id"], "failed")
-    assert failed["resultCode"] == "2001"
+    # Confirmed by our Transaction Status query, which carries M-Pesa's reason.
+    assert failed["resultCode"] == "DECLINED"
+    assert failed["resultDesc"] == "Declined: The initiator information is invalid."
     assert balance(seller) == 975
     kinds = [n["kind"] for n in seller.data("GET", "/api/notifications?unread=true")["items"]]
     assert "payout_failed" in kinds
