@@ -42,14 +42,20 @@ del P, PT
 OPEN = (PaymentStatus.QUEUED, PaymentStatus.PENDING)
 
 
-class Claim(StrEnum):
-    """What a callback's claim about a payment calls for. A callback is never proof."""
+class PaymentOutcome(StrEnum):
+    """What one callback (or one query) did to a payment: the one vocabulary for payments."""
 
-    VERIFY = "verify"  # plausible: ask M-Pesa (STK Query) before anything moves
-    MISMATCH = "mismatch"  # not what we asked for (amount, phone, receipt): move nothing
+    CREDITED = "credited"  # M-Pesa confirmed it: escrow funded
+    CREDITED_TO_WALLET = "credited_to_wallet"  # confirmed, but the deal could no longer take it
+    LATE_CREDIT = "late_credit"  # confirmed after we had closed it as failed: credited, flagged
+    FAILED = "failed"  # M-Pesa confirmed it did not go through
+    RECEIPT_ADDED = "receipt_added"  # confirmed by a query before; the callback brings the receipt
     REPEAT = "repeat"  # what we already applied
-    RECEIPT = "receipt"  # M-Pesa already confirmed it; the callback brings the receipt
-    CONTRADICTED = "contradicted"  # disagrees with what M-Pesa already confirmed
+    AWAITING = "awaiting"  # M-Pesa does not know the outcome yet: ask again a little later
+    UNVERIFIED = "unverified"  # M-Pesa would not confirm it: nothing moved
+    CONTRADICTED = "contradicted"  # the callback disagrees with M-Pesa: nothing moved on its word
+    MISMATCH = "mismatch"  # not what we asked for (amount, phone, receipt): nothing moved
+    UNKNOWN_PAYMENT = "unknown_payment"  # names no push of ours
 
 
 @dataclass(frozen=True)
@@ -148,21 +154,23 @@ class Payment:
     def rejected(self, code: str, description: str, now: datetime) -> Payment:
         return self._move(PaymentTrigger.REJECT, now, result_code=code, result_desc=description)
 
-    def assess(self, result: StkResult) -> Claim:
-        """Decide, without changing anything, what a callback's ``result`` calls for."""
+    def assess(self, result: StkResult) -> PaymentOutcome | None:
+        """What a callback's claim comes to before asking M-Pesa, without changing anything;
+        None when only M-Pesa's own answer (STK Query) can tell. A callback is never proof."""
         if result.checkout_request_id != self.checkout_request_id:
-            return Claim.MISMATCH
+            return PaymentOutcome.MISMATCH
         if not result.succeeded:
             if self.status is PaymentStatus.SUCCESS:
-                return Claim.CONTRADICTED
-            return Claim.REPEAT if self.status is PaymentStatus.FAILED else Claim.VERIFY
-        if not self._matches(result):
-            return Claim.MISMATCH
+                return PaymentOutcome.CONTRADICTED
+            return PaymentOutcome.REPEAT if self.status is PaymentStatus.FAILED else None
+        if not self._matches(result):  # amount, phone, receipt: not what we asked for
+            return PaymentOutcome.MISMATCH
         if self.status is PaymentStatus.SUCCESS:
-            if self.receipt is None:
-                return Claim.RECEIPT
-            return Claim.REPEAT if self.receipt == result.receipt else Claim.MISMATCH
-        return Claim.VERIFY  # open, or closed as failed (a late success)
+            if self.receipt is None:  # a query confirmed it; the callback brings the receipt
+                return PaymentOutcome.RECEIPT_ADDED
+            return PaymentOutcome.REPEAT if self.receipt == result.receipt \
+                else PaymentOutcome.MISMATCH
+        return None  # open, or closed as failed (a late success): ask M-Pesa
 
     def _matches(self, result: StkResult) -> bool:
         return (_same_amount(result.amount, self.amount) and bool(result.receipt)

@@ -10,10 +10,10 @@ from enum import StrEnum
 
 from domain.errors import Forbidden
 from domain.mpesa import MalformedCallback, parse_result, parse_stk_callback
+from domain.payments import PaymentOutcome
 from domain.ports import CallbackInbox, StkGateway
 from domain.services import payments, payouts
 from domain.services.context import Context
-from domain.services.payments import PaymentOutcome
 from domain.services.payouts import PayoutOutcome
 from domain.users import User
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from domain import ledger
 from domain.deals import Deal, DealStatus, PaymentSummary, Trigger
 from domain.errors import ConcurrencyError, Conflict, NotFound
 from domain.mpesa import SUCCESS, StkResult, account_reference
-from domain.payments import Claim, Payment, PaymentStatus
+from domain.payments import Payment, PaymentOutcome, PaymentStatus
 from domain.ports import (
     GatewayOutcomeUnknown,
     GatewayRejected,
@@ -28,22 +27,6 @@ from domain.services.idempotency import replay
 from domain.users import User
 
 UNRESOLVED = "UNRESOLVED"
-
-
-class PaymentOutcome(StrEnum):
-    """What one callback (or one query) did to a payment: the one vocabulary for payments."""
-
-    CREDITED = "credited"  # M-Pesa confirmed it: escrow funded
-    CREDITED_TO_WALLET = "credited_to_wallet"  # confirmed, but the deal could no longer take it
-    LATE_CREDIT = "late_credit"  # confirmed after we had closed it as failed: credited, flagged
-    FAILED = "failed"  # M-Pesa confirmed it did not go through
-    RECEIPT_ADDED = "receipt_added"  # confirmed by a query before; the callback brings the receipt
-    REPEAT = "repeat"  # what we already applied
-    AWAITING = "awaiting"  # M-Pesa does not know the outcome yet: ask again a little later
-    UNVERIFIED = "unverified"  # M-Pesa would not confirm it: nothing moved
-    CONTRADICTED = "contradicted"  # the callback disagrees with M-Pesa: nothing moved on its word
-    MISMATCH = "mismatch"  # not what we asked for (amount, phone, receipt): nothing moved
-    UNKNOWN_PAYMENT = "unknown_payment"  # names no push of ours
 
 
 @dataclass(frozen=True)
@@ -178,13 +161,13 @@ def settle_stk_result(ctx: Context, gateway: StkGateway, result: StkResult) -> S
         candidate, checkout_request_id=result.checkout_request_id))
     if probe is None:
         return Settled(PaymentOutcome.UNKNOWN_PAYMENT)
-    claim = probe.assess(result)
-    if claim is Claim.RECEIPT:
-        return Settled(PaymentOutcome.RECEIPT_ADDED, _add_receipt(ctx, probe, result.receipt))
-    if claim is not Claim.VERIFY:
-        if claim is Claim.REPEAT:
+    known = probe.assess(result)
+    if known is PaymentOutcome.RECEIPT_ADDED:
+        return Settled(known, _add_receipt(ctx, probe, result.receipt))
+    if known is not None:
+        if known is PaymentOutcome.REPEAT:
             finish(ctx, probe)  # what a crashed earlier run may have left undone
-        return Settled(PaymentOutcome(claim.value), probe)
+        return Settled(known, probe)
     status = _ask(gateway, probe)
     if status is None or status.pending:
         outcome = PaymentOutcome.UNVERIFIED if status is None else PaymentOutcome.AWAITING

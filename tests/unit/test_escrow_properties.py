@@ -15,11 +15,11 @@ from hypothesis.stateful import initialize, precondition, rule, run_state_machin
 from domain.deals import Deal, DealStatus
 from domain.errors import InvalidInput
 from domain.mpesa import ResultReport, StkResult
+from domain.payments import PaymentOutcome
 from domain.payouts import PayoutStatus
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected
 from domain.services import deals, lifecycle, payments, payouts, wallet
 from domain.services.deals import DealTerms
-from domain.services.payments import PaymentOutcome
 from domain.services.payouts import PayoutOutcome
 from tests.unit.escrow_model import EscrowModel
 from tests.unit.fakes import FakeB2c, ScriptedGateway

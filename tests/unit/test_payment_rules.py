@@ -11,7 +11,7 @@ import pytest
 
 from domain.errors import IllegalTransitionError
 from domain.mpesa import StkResult
-from domain.payments import Claim, Payment, PaymentStatus, mask_phone
+from domain.payments import Payment, PaymentOutcome, PaymentStatus, mask_phone
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -41,11 +41,11 @@ def test_accepting_the_push_stores_daraja_ids_and_makes_the_payment_pending() ->
 
 @pytest.mark.parametrize("amount", [Decimal("1500.00"), Decimal("1500"), Decimal("1.5E+3")])
 def test_a_matching_success_is_a_claim_to_verify_with_mpesa(amount: Decimal) -> None:
-    assert _pending().assess(_result(amount=amount)) is Claim.VERIFY
+    assert _pending().assess(_result(amount=amount)) is None
 
 
 def test_a_success_without_a_phone_is_still_worth_verifying_when_the_rest_matches() -> None:
-    assert _pending().assess(_result(phone=None)) is Claim.VERIFY
+    assert _pending().assess(_result(phone=None)) is None
 
 
 def test_settling_a_credited_success_records_the_receipt_and_the_time() -> None:
@@ -60,7 +60,7 @@ def test_settling_a_credited_success_records_the_receipt_and_the_time() -> None:
 @pytest.mark.parametrize("code", ["1032", "1037", "1", "2001", "SFC_IC0003", "9999"])
 def test_a_failure_claim_is_verified_and_a_confirmed_failure_fails_the_payment(code: str) -> None:
     result = _result(result_code=code, result_desc="no", amount=None, receipt=None, phone=None)
-    assert _pending().assess(result) is Claim.VERIFY
+    assert _pending().assess(result) is None
     failed = _pending().confirmed(code, "no", LATER)
     assert (failed.status, failed.result_code, failed.receipt, failed.paid_at) == (
         PaymentStatus.FAILED, code, None, None)
@@ -84,24 +84,24 @@ def test_a_failure_claim_is_verified_and_a_confirmed_failure_fails_the_payment(c
 def test_a_success_that_does_not_match_what_we_asked_moves_nothing(
     changes: dict[str, object],
 ) -> None:
-    assert _pending().assess(_result(**changes)) is Claim.MISMATCH
+    assert _pending().assess(_result(**changes)) is PaymentOutcome.MISMATCH
 
 
 def test_a_failure_for_another_checkout_request_is_a_mismatch_not_a_failure() -> None:
     result = _result(checkout_request_id="ws_CO_other", result_code="1032", amount=None)
-    assert _pending().assess(result) is Claim.MISMATCH
+    assert _pending().assess(result) is PaymentOutcome.MISMATCH
 
 
 def test_a_result_for_a_payment_that_was_never_pushed_is_a_mismatch() -> None:
-    assert _queued().assess(_result()) is Claim.MISMATCH
+    assert _queued().assess(_result()) is PaymentOutcome.MISMATCH
 
 
 def test_a_paid_payment_takes_no_second_result() -> None:
     settled = _pending().confirmed("0", "ok", LATER, "SG632NMUAB")
-    assert settled.assess(_result()) is Claim.REPEAT
-    assert settled.assess(_result(result_code="1032")) is Claim.CONTRADICTED
-    assert settled.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
-    assert settled.assess(_result(receipt="OTHER00000")) is Claim.MISMATCH
+    assert settled.assess(_result()) is PaymentOutcome.REPEAT
+    assert settled.assess(_result(result_code="1032")) is PaymentOutcome.CONTRADICTED
+    assert settled.assess(_result(amount=Decimal(1))) is PaymentOutcome.MISMATCH
+    assert settled.assess(_result(receipt="OTHER00000")) is PaymentOutcome.MISMATCH
     with pytest.raises(IllegalTransitionError):
         settled.confirmed("0", "ok", LATER, "SG632NMUAB")
     with pytest.raises(IllegalTransitionError):
@@ -110,9 +110,9 @@ def test_a_paid_payment_takes_no_second_result() -> None:
 
 def test_a_failed_payment_claimed_paid_is_verified_and_a_confirmed_success_is_late() -> None:
     failed = _pending().confirmed("1037", "timeout", LATER)
-    assert failed.assess(_result(result_code="1032")) is Claim.REPEAT
-    assert failed.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
-    assert failed.assess(_result()) is Claim.VERIFY
+    assert failed.assess(_result(result_code="1032")) is PaymentOutcome.REPEAT
+    assert failed.assess(_result(amount=Decimal(1))) is PaymentOutcome.MISMATCH
+    assert failed.assess(_result()) is None
     late = failed.confirmed("0", "ok", LATER, "SG632NMUAB")
     assert (late.status, late.late, late.receipt) == (PaymentStatus.SUCCESS, True, "SG632NMUAB")
 
@@ -120,9 +120,9 @@ def test_a_failed_payment_claimed_paid_is_verified_and_a_confirmed_success_is_la
 def test_a_payment_confirmed_by_query_takes_its_receipt_from_the_callback() -> None:
     confirmed = _pending().confirmed("0", "ok", LATER)
     assert confirmed.receipt is None and confirmed.status is PaymentStatus.SUCCESS
-    assert confirmed.assess(_result()) is Claim.RECEIPT
-    assert confirmed.assess(_result(amount=Decimal(1))) is Claim.MISMATCH
-    assert confirmed.with_receipt("SG632NMUAB", LATER).assess(_result()) is Claim.REPEAT
+    assert confirmed.assess(_result()) is PaymentOutcome.RECEIPT_ADDED
+    assert confirmed.assess(_result(amount=Decimal(1))) is PaymentOutcome.MISMATCH
+    assert confirmed.with_receipt("SG632NMUAB", LATER).assess(_result()) is PaymentOutcome.REPEAT
 
 
 def test_a_push_refused_synchronously_fails_with_darajas_code() -> None:

@@ -8,11 +8,10 @@ from datetime import timedelta
 import pytest
 
 from domain import ledger
-from domain.payments import Payment, PaymentStatus
+from domain.payments import Payment, PaymentOutcome, PaymentStatus
 from domain.payouts import PayoutStatus
 from domain.ports import GatewayRejected, PhoneBusy, StkStatus
 from domain.services import payments, payouts, reconcile
-from domain.services.payments import PaymentOutcome
 from tests.unit.fakes import FakeB2c, FakeInbox
 from tests.unit.world import PHONE, RECEIPT, World
 

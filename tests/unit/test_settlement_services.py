@@ -12,10 +12,9 @@ from domain import ledger
 from domain.deals import Deal, DealStatus, Trigger
 from domain.errors import ConcurrencyError, NotFound
 from domain.mpesa import StkResult
-from domain.payments import PaymentStatus
+from domain.payments import PaymentOutcome, PaymentStatus
 from domain.services import deals
 from domain.services.ledger_views import deal_ledger
-from domain.services.payments import PaymentOutcome
 from tests.unit.world import RECEIPT, World
 
 

@@ -12,11 +12,10 @@ import pytest
 from domain import ledger
 from domain.deals import DealStatus
 from domain.ledger import UnbalancedPosting
-from domain.payments import PaymentStatus
+from domain.payments import PaymentOutcome, PaymentStatus
 from domain.payouts import Payout, PayoutStatus
 from domain.ports import GatewayOutcomeUnknown, GatewayRejected, StkAccepted
 from domain.services import callbacks, lifecycle, payments, payouts, reconcile
-from domain.services.payments import PaymentOutcome
 from domain.services.payouts import PayoutOutcome
 from tests.unit.fakes import FakeB2c, FakeInbox
 from tests.unit.world import RECEIPT, World, b2c_result, status_result
