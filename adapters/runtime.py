@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
+REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -20,4 +22,6 @@ class ObjectIdFactory:
         return str(ObjectId())
 
     def new_reference(self) -> str:
-        return secrets.token_hex(16)  # 128 random bits, alphanumeric
+        """26 random characters of 36 (134 bits): any 9 of them, as an AccountReference keeps,
+        still leave 36⁹ ≈ 10¹⁴ values."""
+        return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(26))
