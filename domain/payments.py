@@ -167,7 +167,8 @@ class Payment:
             return PaymentOutcome.MISMATCH
         if self.status is PaymentStatus.SUCCESS:
             if self.receipt is None:  # a query confirmed it; the callback brings the receipt
-                return PaymentOutcome.RECEIPT_ADDED
+                return PaymentOutcome.RECEIPT_ADDED if result.phone == self.phone \
+                    else PaymentOutcome.MISMATCH
             return PaymentOutcome.REPEAT if self.receipt == result.receipt \
                 else PaymentOutcome.MISMATCH
         return None  # open, or closed as failed (a late success): ask M-Pesa

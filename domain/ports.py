@@ -97,6 +97,12 @@ class PaymentRepository(Protocol):
         """Pending payments whose next reconciliation check is at or before ``now``."""
 
     def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]: ...
+    def unfinished(self, before: datetime, limit: int) -> Sequence[Payment]:
+        """Final payments not marked finished, last changed before ``before``, oldest first."""
+
+    def mark_finished(self, payment_id: str) -> None:
+        """Record that a final payment's consequences are complete (a later save may forget
+        it: that only makes the janitor finish it again, a no-op)."""
     def for_deal(self, deal_id: str) -> Sequence[Payment]: ...
     def save(self, payment: Payment, expected_version: int) -> None:
         """Compare-and-set on version; raises ConcurrencyError when somebody else won."""

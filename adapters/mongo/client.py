@@ -40,6 +40,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("phone", ASCENDING), ("status", ASCENDING)], name="phone_status"),
         IndexModel([("status", ASCENDING), ("nextCheckAt", ASCENDING)], name="status_next_check"),
         IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)], name="status_age"),
+        IndexModel([("finished", ASCENDING), ("updatedAt", ASCENDING)], name="unfinished"),
     ],
     "payouts": [
         IndexModel([("userId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True,

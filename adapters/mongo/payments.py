@@ -68,6 +68,16 @@ class MongoPayments:
         docs = self._c.find({"status": "queued", "updatedAt": {"$lt": before}}).limit(limit)
         return [p for p in map(_from_doc, docs) if p is not None]
 
+    def unfinished(self, before: datetime, limit: int) -> Sequence[Payment]:
+        # Every save writes finished: false; only finishing sets it (documents from before
+        # the field existed are finished once, a no-op).
+        docs = self._c.find({"status": {"$in": ["success", "failed"]},
+                             "finished": {"$ne": True}, "updatedAt": {"$lt": before}})
+        return [p for p in map(_from_doc, docs.sort("updatedAt", 1).limit(limit)) if p]
+
+    def mark_finished(self, payment_id: str) -> None:
+        self._c.update_one({"_id": payment_id}, {"$set": {"finished": True}})
+
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         docs = self._c.find({"dealId": deal_id}).sort([("createdAt", 1), ("_id", 1)])
         return [p for p in map(_from_doc, docs) if p is not None]
@@ -93,7 +103,7 @@ def _to_doc(p: Payment) -> Doc:
         "receipt": p.receipt, "resultCode": p.result_code, "resultDesc": p.result_desc,
         "paidAt": p.paid_at, "pushStartedAt": p.push_started_at,
         "outcomeUnknown": p.outcome_unknown, "checks": p.checks, "nextCheckAt": p.next_check_at,
-        "late": p.late, "accountReference": p.account_reference,
+        "late": p.late, "accountReference": p.account_reference, "finished": False,
         "openFor": p.deal_id if p.is_open else None,
     }
     # Absent, not null: the partial unique indexes only cover strings that are there.

@@ -18,10 +18,12 @@ def tell(ctx: Context, user_id: str, key: str, kind: str, message: str,
 
 
 def tell_parties(ctx: Context, deal: Deal, kind: str, message: str,
-                 only: tuple[str, ...] | None = None) -> None:
-    """Both parties (or ``only`` these) hear of the deal's latest change, once."""
+                 only: tuple[str, ...] | None = None, key: str | None = None) -> None:
+    """Both parties (or ``only`` these) hear of the deal's latest change (or of the event
+    ``key`` names), once."""
     for user_id in only or (deal.buyer_id, deal.seller_id):
-        tell(ctx, user_id, f"deal:{deal.id}:v{deal.version}", kind, message, deal_id=deal.id)
+        tell(ctx, user_id, key or f"deal:{deal.id}:v{deal.version}", kind, message,
+             deal_id=deal.id)
 
 
 def wallet_moved(ctx: Context, *user_ids: str) -> None:

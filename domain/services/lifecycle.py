@@ -126,7 +126,7 @@ def _announce_settlement(ctx: Context, deal: Deal) -> None:
     }.get(s.kind, f"The dispute on '{deal.title}' was resolved "
                   f"({s.kind.removeprefix('dispute_')}): {kes(paid)} to the seller, "
                   f"{kes(s.buyer_amount)} to the buyer")
-    tell_parties(ctx, deal, s.kind, message)
+    tell_parties(ctx, deal, s.kind, message, key=f"deal:{deal.id}:settled")  # once, ever
 
 
 def post_settlement(ctx: Context, deal: Deal) -> bool:

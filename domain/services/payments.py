@@ -46,6 +46,8 @@ def request_payment(
     deal.require_buyer(user.id, "pay for")
     if deal.status is not DealStatus.PENDING:
         raise Conflict(f"a deal that is {deal.status.value} cannot be paid")
+    if any(p.status is PaymentStatus.SUCCESS for p in ctx.payments.for_deal(deal.id)):
+        raise Conflict("a payment for this deal has succeeded; the deal is being funded")
     now = ctx.clock.now()
     payment = Payment(
         id=ctx.ids.new_id(), deal_id=deal.id, payer_id=user.id, amount=deal.amount, phone=phone,
@@ -112,7 +114,7 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
     except ConcurrencyError:
         updated = _keep_answer(ctx, updated)  # the janitor gave up on the push meanwhile
     if updated.status is PaymentStatus.FAILED:
-        tell_failed(ctx, updated)
+        finish(ctx, updated)
     elif deal is not None:
         ctx.notifier.payment_changed(updated, deal)
     return updated
@@ -172,8 +174,10 @@ def settle_stk_result(ctx: Context, gateway: StkGateway, result: StkResult) -> S
     if status is None or status.pending:
         outcome = PaymentOutcome.UNVERIFIED if status is None else PaymentOutcome.AWAITING
         return Settled(outcome, probe)
-    if candidate is not None:  # M-Pesa knows the id: now it is this payment's
-        probe = candidate.adopted(result.checkout_request_id, ctx.clock.now())
+    if candidate is not None:
+        if status.result_code != SUCCESS:  # not the paid push it claims to be: not ours
+            return Settled(PaymentOutcome.CONTRADICTED, candidate)
+        probe = candidate.adopted(result.checkout_request_id, ctx.clock.now())  # M-Pesa knows it
         ctx.payments.save(probe, expected_version=candidate.version)
     agrees = (status.result_code == SUCCESS) == result.succeeded
     receipt = result.receipt if agrees and result.succeeded else None
@@ -186,12 +190,18 @@ def settle_stk_result(ctx: Context, gateway: StkGateway, result: StkResult) -> S
     return Settled(outcome, done)
 
 
+UNKNOWN_ID_CODES = {"400.002.02"}  # "Bad Request - Invalid CheckoutRequestID"
+
+
 def _ask(gateway: StkGateway, payment: Payment) -> StkStatus | None:
-    """STK Query; None when M-Pesa does not know the CheckoutRequestID."""
+    """STK Query; None when M-Pesa does not know the CheckoutRequestID. Any other refusal of
+    a read (throttled, a firewall, a token refused twice) is passing: ask again later."""
     try:
         return gateway.query(payment)
-    except GatewayRejected:
-        return None
+    except GatewayRejected as refused:
+        if refused.code in UNKNOWN_ID_CODES or "does not exist" in refused.description.lower():
+            return None
+        raise GatewayUnavailable(f"STK Query refused: {refused}") from refused
     except GatewayOutcomeUnknown as error:  # a read that got no answer: ask again
         raise GatewayUnavailable(str(error)) from error
 
@@ -236,15 +246,14 @@ def apply_answer(ctx: Context, payment: Payment, status: StkStatus,
     if code == SUCCESS:
         ctx.ledger.post(ledger.fund_escrow(done.id, done.deal_id, done.amount, now))
     ctx.payments.save(done, expected_version=payment.version)
+    outcome = finish(ctx, done)
     if done.status is PaymentStatus.FAILED:
-        tell_failed(ctx, done)
         return done, PaymentOutcome.FAILED
-    outcome = fund_deal(ctx, done)
     if payment.status is PaymentStatus.FAILED:
         ctx.notifier.alert("late STK success after the payment was closed as failed",
-                           payment=done.id, deal=done.deal_id, outcome=outcome.value)
+                           payment=done.id, deal=done.deal_id, outcome=str(outcome))
         return done, PaymentOutcome.LATE_CREDIT
-    return done, outcome
+    return done, outcome or PaymentOutcome.CREDITED
 
 
 def wait_another_round(ctx: Context, payment: Payment, now: datetime) -> Payment | None:
@@ -261,16 +270,23 @@ def wait_another_round(ctx: Context, payment: Payment, now: datetime) -> Payment
     ctx.payments.save(closed, expected_version=checked.version)
     ctx.notifier.alert("STK payment unresolved after the whole query schedule",
                        payment=closed.id, deal=closed.deal_id, checks=str(closed.checks))
-    tell_failed(ctx, closed)
+    finish(ctx, closed)
     return None
 
 
-def finish(ctx: Context, payment: Payment) -> None:
-    """Complete what a final payment implies; every step is a no-op when already done."""
+def finish(ctx: Context, payment: Payment) -> PaymentOutcome | None:
+    """Complete what a final payment implies (the deal funded or the money returned to the
+    buyer, the people told); every step is a no-op when already done. It is marked finished
+    last, so the janitor completes whatever a crash or a lost retry left undone."""
     if payment.status is PaymentStatus.SUCCESS:
-        fund_deal(ctx, payment)
+        outcome = fund_deal(ctx, payment)
     elif payment.status is PaymentStatus.FAILED:
         tell_failed(ctx, payment)
+        outcome = PaymentOutcome.FAILED
+    else:
+        return None
+    ctx.payments.mark_finished(payment.id)
+    return outcome
 
 
 def tell_failed(ctx: Context, payment: Payment) -> None:
@@ -319,8 +335,10 @@ def _add_receipt(ctx: Context, payment: Payment, receipt: str | None) -> Payment
         return payment
     with_receipt = payment.with_receipt(receipt, now)
     ctx.payments.save(with_receipt, expected_version=payment.version)
+    finish(ctx, with_receipt)  # funds the deal if a crash had left that undone
     deal = ctx.deals.get(payment.deal_id)
-    if deal is None or deal.funded_by != payment.id or deal.payment is None:
+    if deal is None or deal.funded_by != payment.id or deal.payment is None \
+            or deal.payment.reference is not None:
         return with_receipt
     summary = dataclasses.replace(deal.payment, reference=receipt)
     after = deal.apply(Trigger.RECEIPT, "system", now, "receipt_received",

@@ -16,7 +16,7 @@ from domain.payouts import Payout, PayoutStatus
 from domain.ports import B2cGateway, GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable
 from domain.services.announce import kes, tell, wallet_moved
 from domain.services.context import Context
-from domain.services.wallet import is_reserved
+from domain.services.wallet import RESERVE_GRACE, is_reserved
 
 QUERY_AFTER_UNKNOWN_S = 30
 ALERT_AFTER_CHECKS = 10  # still unknown after this many status queries: a person looks
@@ -46,6 +46,8 @@ def send_b2c(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | None
         return payout
     now = ctx.clock.now()
     if not is_reserved(ctx, payout):
+        if now - payout.created_at < RESERVE_GRACE:
+            return payout  # its request may still be reserving; the reconciler comes back
         return _fail(ctx, payout, "NOT_RESERVED", "the withdrawal was never reserved")
     if payout.send_started_at is not None:
         return _unknown(ctx, payout, now)
@@ -107,13 +109,13 @@ def check_status(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | 
         return payout
     if _finish_from_ledger(ctx, payout):
         return ctx.payouts.get(payout_id)
-    query_id = gateway.query_status(payout)
-    ctx.payouts.record_status_query(payout.id, query_id)
-    checked = payout.checked(ctx.clock.now())
-    ctx.payouts.save(checked, expected_version=payout.version)
+    checked = payout.checked(ctx.clock.now())  # counted before asking: a query that itself
+    ctx.payouts.save(checked, expected_version=payout.version)  # keeps failing counts too
     if checked.status_checks == ALERT_AFTER_CHECKS:  # once; the queries go on (money in flight)
         ctx.notifier.alert("payout still unresolved after repeated Transaction Status queries",
                            payout=payout.id, checks=str(checked.status_checks))
+    query_id = gateway.query_status(payout)
+    ctx.payouts.record_status_query(payout.id, query_id)
     return checked
 
 
@@ -137,7 +139,10 @@ def apply_status_result(ctx: Context, report: ResultReport) -> PayoutOutcome:
         return PayoutOutcome.NOT_KNOWN_YET
     paid = verdict is StatusVerdict.COMPLETED
     if payout.is_final:
-        return PayoutOutcome.REPEAT if _agrees(payout, paid) else _contradiction(ctx, payout)
+        if not _agrees(payout, paid):
+            return _contradiction(ctx, payout)
+        _announce(ctx, payout)  # a no-op unless a crash lost the notice
+        return PayoutOutcome.REPEAT
     if paid:
         receipt = report.parameters.get("ReceiptNo")
         done = _succeed(ctx, payout, None if receipt is None else str(receipt))
@@ -177,9 +182,7 @@ def _succeed(ctx: Context, payout: Payout, receipt: str | None) -> Payout:
         return payout
     done = payout.succeeded(receipt, "0", "confirmed by Transaction Status", now)
     ctx.payouts.save(done, expected_version=payout.version)
-    proof = f" (receipt {receipt})" if receipt else ""
-    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
-         f"{kes(payout.amount)} was sent to your M-Pesa{proof}", payout_id=payout.id)
+    _announce(ctx, done)
     return done
 
 
@@ -195,11 +198,22 @@ def _fail(ctx: Context, payout: Payout, code: str, desc: str) -> Payout:
     ctx.payouts.save(done, expected_version=payout.version)
     if reserved:
         wallet_moved(ctx, payout.user_id)
-    where = "the money is back in your wallet" if reserved else "no money left your wallet"
-    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
-         f"Your withdrawal of {kes(payout.amount)} failed ({desc}); {where}",
-         payout_id=payout.id)
+    _announce(ctx, done)
     return done
+
+
+def _announce(ctx: Context, payout: Payout) -> None:
+    """Tell the person how their final payout ended; stored once, so repeating it is free."""
+    if payout.status is PayoutStatus.SUCCESS:
+        proof = f" (receipt {payout.receipt})" if payout.receipt else ""
+        tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_succeeded",
+             f"{kes(payout.amount)} was sent to your M-Pesa{proof}", payout_id=payout.id)
+        return
+    returned = ctx.ledger.get(ledger.payout_outcome_key(payout.id)) is not None
+    where = "the money is back in your wallet" if returned else "no money left your wallet"
+    tell(ctx, payout.user_id, f"payout:{payout.id}:done", "payout_failed",
+         f"Your withdrawal of {kes(payout.amount)} failed ({payout.result_desc}); {where}",
+         payout_id=payout.id)
 
 
 def _post(ctx: Context, payout: Payout, posting: ledger.Posting) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain import ledger
@@ -17,6 +18,9 @@ from domain.services.idempotency import replay
 from domain.users import User
 
 RESERVE_TRIES = 5
+# A queued payout whose money is not reserved yet may belong to a request still running: it
+# is given up (failed, nothing to return) only after this long.
+RESERVE_GRACE = timedelta(minutes=10)
 ENTRIES = 100
 
 
@@ -61,11 +65,23 @@ def request_withdrawal(ctx: Context, user: User, amount: int, phone: str, idempo
             ctx.ledger.post(posting)  # …the money moves, so a crash here is recoverable
         except PostingConflict:
             continue  # a concurrent withdrawal took this debit slot: look again
+        _return_if_given_up(ctx, payout, now)
         ctx.tasks.request_b2c(payout.id)
         wallet_moved(ctx, user.id)
         return payout
     ctx.payouts.remove_unreserved(payout)
     raise _too_low(amount)
+
+
+def _return_if_given_up(ctx: Context, payout: Payout, now: datetime) -> None:
+    """This request stalled so long that the worker gave the payout up as never reserved:
+    the money it just reserved goes straight back (the one outcome key makes it once)."""
+    current = ctx.payouts.get(payout.id)
+    if current is None or not current.is_final:
+        return
+    ctx.ledger.post(ledger.return_payout(payout.id, payout.user_id, payout.amount, now))
+    ctx.notifier.alert("a withdrawal was reserved after it had been given up; returned",
+                       payout=payout.id)
 
 
 def _too_low(amount: int) -> Conflict:

@@ -123,6 +123,7 @@ class FakePayments:
         self.rows: dict[str, Payment] = {}
         self.one_prompt_per_phone = True
         self.fail_next_save: Exception | None = None
+        self.finished: set[str] = set()
 
     def add(self, payment: Payment) -> Payment:
         holder = (self.by_idempotency_key(payment.payer_id, payment.idempotency_key)
@@ -169,6 +170,14 @@ class FakePayments:
         return [p for p in self.rows.values() if p.status.value == "pending"
                 and p.next_check_at is not None and p.next_check_at <= now][:limit]
 
+    def unfinished(self, before: datetime, limit: int) -> Sequence[Payment]:
+        found = [p for p in self.rows.values() if not p.is_open and p.id not in self.finished
+                 and p.updated_at < before]
+        return sorted(found, key=lambda p: p.updated_at)[:limit]
+
+    def mark_finished(self, payment_id: str) -> None:
+        self.finished.add(payment_id)
+
     def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]:
         return [p for p in self.rows.values()
                 if p.status.value == "queued" and p.updated_at < before][:limit]
@@ -179,6 +188,7 @@ class FakePayments:
         if current is None or current.version != expected_version:
             raise ConcurrencyError("the payment changed meanwhile")
         self.rows[payment.id] = payment
+        self.finished.discard(payment.id)
 
 
 class FakeLedger:

@@ -113,6 +113,9 @@ def test_a_payout_whose_money_was_never_reserved_fails_without_returning_anythin
         world.withdraw(1000)
     [payout] = world.fakes.payouts.rows.values()
     gateway = FakeB2c()
+    waiting = payouts.send_b2c(world.ctx, gateway, payout.id)  # its request may still be
+    assert waiting is not None and waiting.status is PayoutStatus.QUEUED  # reserving it
+    world.fakes.clock.advance(minutes=11)
     failed = payouts.send_b2c(world.ctx, gateway, payout.id)
     assert failed is not None
     assert (failed.status, failed.result_code) == (PayoutStatus.FAILED, "NOT_RESERVED")

@@ -14,7 +14,7 @@ from domain.deals import DealStatus
 from domain.ledger import UnbalancedPosting
 from domain.payments import PaymentOutcome, PaymentStatus
 from domain.payouts import Payout, PayoutStatus
-from domain.ports import GatewayOutcomeUnknown, GatewayRejected, StkAccepted
+from domain.ports import GatewayOutcomeUnknown, GatewayRejected, GatewayUnavailable, StkAccepted
 from domain.services import callbacks, lifecycle, payments, payouts, reconcile
 from domain.services.payouts import PayoutOutcome
 from tests.unit.fakes import FakeB2c, FakeInbox
@@ -348,19 +348,21 @@ def test_a_programming_error_while_applying_a_callback_is_not_called_malformed(
         == "credited"
 
 
-def test_a_callback_that_keeps_failing_is_flagged_and_alerted_once_requeues_run_out(
+def test_a_callback_that_keeps_failing_is_alerted_then_waited_out_for_a_day_then_flagged(
     world: World,
 ) -> None:
     inbox = FakeInbox()
     callback_id = inbox.put("{}", received_at=world.fakes.clock.now())
-    for _ in range(reconcile.MAX_REQUEUES):
+    for _ in range(reconcile.ALERT_AFTER_REQUEUES + 5):
         world.fakes.clock.advance(minutes=2)
         reconcile.requeue_stale_callbacks(world.ctx, inbox, world.fakes.clock.now())
-    assert world.fakes.tasks.callbacks == [callback_id] * reconcile.MAX_REQUEUES
-    world.fakes.clock.advance(minutes=2)
+    assert world.fakes.tasks.callbacks == [callback_id] * (reconcile.ALERT_AFTER_REQUEUES + 5)
+    alerts = [a for a in world.fakes.notifier.alerts if a[1].get("callback") == callback_id]
+    assert len(alerts) == 1  # once, at the tenth round; the requeues go on (an outage ends)
+    assert callback_id not in inbox.marks
+    world.fakes.clock.advance(days=1)
     reconcile.requeue_stale_callbacks(world.ctx, inbox, world.fakes.clock.now())
     assert inbox.marks[callback_id] == ("flagged", "processing keeps failing")
-    assert world.fakes.notifier.alerts[-1][1]["callback"] == callback_id
 
 
 def test_an_answer_contradicting_an_outcome_already_posted_is_flagged_and_moves_nothing(
@@ -378,3 +380,118 @@ def test_an_answer_contradicting_an_outcome_already_posted_is_flagged_and_moves_
     assert world.payout(payout.id).status is PayoutStatus.PENDING
     assert _in_flight(world) == (1500, 0)  # returned once, never also paid
     assert "contradict" in world.fakes.notifier.alerts[-1][0]
+
+
+# --- Found by the attacker's review of this change ------------------------------------------
+
+
+def test_a_confirmed_payment_whose_deal_funding_crashed_is_funded_by_the_janitor(
+    world: World,
+) -> None:
+    deal, payment = world.pending_payment()
+    assert payment.checkout_request_id is not None
+    world.mpesa.knows(payment.checkout_request_id, "0")
+    world.fakes.deals.fail_next_save = RuntimeError("a write error no retry covers")
+    with pytest.raises(RuntimeError):
+        payments.check_payment(world.ctx, world.mpesa, payment.id)
+    assert world.payment(payment.id).status is PaymentStatus.SUCCESS
+    assert world.deal(deal.id).status is DealStatus.PENDING  # money held, deal not funded
+    with pytest.raises(Exception, match="has succeeded"):  # the buyer cannot pay twice
+        world.request(world.deal(deal.id), "k-again", "h-again")
+    world.fakes.clock.advance(minutes=2)
+    assert reconcile.reconcile_payments(world.ctx, world.fakes.clock.now())["finished"] == 1
+    assert world.deal(deal.id).status is DealStatus.ACTIVE
+    world.fakes.clock.advance(minutes=2)
+    assert reconcile.reconcile_payments(world.ctx, world.fakes.clock.now())["finished"] == 0
+
+
+def test_a_withdrawal_reserved_after_the_worker_gave_it_up_comes_straight_back(
+    world: World,
+) -> None:
+    world.seller_wallet(1000)
+
+    def stall(_: object) -> None:  # the request pauses between saving its key and posting
+        world.fakes.clock.advance(minutes=11)
+        [stalled] = world.fakes.payouts.rows.values()
+        payouts.send_b2c(world.ctx, FakeB2c(), stalled.id)  # the reconciler's retry gives up
+
+    world.fakes.ledger.before_next_post = stall
+    payout = world.withdraw(600)
+    assert world.payout(payout.id).result_code == "NOT_RESERVED"
+    assert _in_flight(world) == (1000, 0)  # reserved, then returned: nothing stranded
+    assert "given up" in world.fakes.notifier.alerts[-1][0]
+
+
+def test_a_throttled_stk_query_is_retried_and_uses_up_no_check(world: World) -> None:
+    _, payment = world.pending_payment()
+    assert payment.checkout_request_id is not None
+    world.mpesa.truth[payment.checkout_request_id] = GatewayRejected("HTTP429", "Too Many")
+    world.fakes.clock.advance(minutes=2)
+    with pytest.raises(GatewayUnavailable):
+        payments.check_payment(world.ctx, world.mpesa, payment.id)
+    assert world.payment(payment.id).checks == 0
+    with pytest.raises(GatewayUnavailable):  # a callback waits for M-Pesa too: not flagged
+        world.forge(world.success(payment))
+
+
+def test_a_status_query_that_itself_keeps_failing_is_still_counted_and_alerted(
+    world: World,
+) -> None:
+    payout = _pending_payout(world)
+
+    class Refusing(FakeB2c):
+        def query_status(self, payout: Payout) -> str:
+            raise GatewayRejected("500.001.1001", "Wrong credentials")
+
+    for _ in range(payouts.ALERT_AFTER_CHECKS):
+        with pytest.raises(GatewayRejected):
+            payouts.check_status(world.ctx, Refusing(), payout.id)
+    assert world.payout(payout.id).status_checks == payouts.ALERT_AFTER_CHECKS
+    assert world.fakes.notifier.alerts[-1][1]["payout"] == payout.id
+
+
+def test_a_payout_notice_lost_to_a_crash_is_given_when_the_answer_comes_again(
+    world: World,
+) -> None:
+    payout = _pending_payout(world)
+    query = _ask_status(world, payout)
+    completed = status_result(query, original=payout.originator_conversation_id)
+    world.fakes.notifications.fail_next_add = ConnectionError("died before telling")
+    with pytest.raises(ConnectionError):
+        payouts.apply_status_result(world.ctx, completed)
+    assert payouts.apply_status_result(world.ctx, completed) is PayoutOutcome.REPEAT
+    assert "payout_succeeded" in world.fakes.notifications.kinds_for(world.seller.id)
+
+
+def test_a_lost_push_is_not_adopted_by_an_id_mpesa_says_failed(world: World) -> None:
+    deal = world.open_deal()
+    unknown = world.push(world.request(deal), GatewayOutcomeUnknown("read timeout"))
+    claim = world.success(dataclasses.replace(unknown, checkout_request_id="ws_CO_other"))
+    world.mpesa.knows("ws_CO_other", "1032")
+    assert world.forge(claim).outcome is PaymentOutcome.CONTRADICTED
+    kept = world.payment(unknown.id)
+    assert kept.checkout_request_id is None and kept.is_open  # still waits for its own answer
+
+
+def test_a_receipt_without_the_payers_phone_is_not_taken(world: World) -> None:
+    _, payment = world.pending_payment()
+    assert payment.checkout_request_id is not None
+    world.mpesa.knows(payment.checkout_request_id, "0")
+    payments.check_payment(world.ctx, world.mpesa, payment.id)
+    forged = world.success(payment, receipt="FAKE000001", phone=None)
+    assert world.forge(forged).outcome is PaymentOutcome.MISMATCH
+    assert world.payment(payment.id).receipt is None
+    assert world.forge(world.success(payment)).outcome is PaymentOutcome.RECEIPT_ADDED
+
+
+def test_a_settlement_is_announced_once_even_when_a_late_receipt_changes_the_deal(
+    world: World,
+) -> None:
+    deal, payment = world.pending_payment()
+    assert payment.checkout_request_id is not None
+    world.mpesa.knows(payment.checkout_request_id, "0")
+    payments.check_payment(world.ctx, world.mpesa, payment.id)
+    lifecycle.release(world.ctx, world.buyer, deal.id)
+    world.forge(world.success(payment))  # the receipt arrives after the release
+    lifecycle.repair_settlements(world.ctx)
+    assert world.fakes.notifications.kinds_for(world.seller.id).count("released") == 1
