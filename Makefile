@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint unit simulate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ test: $(STAMP) lint ## lint, then every test (starts and stops its own servers)
 
 unit: $(STAMP) ## the domain's unit tests only (seconds, no servers)
 	$(BIN)/python -m pytest tests/unit -q
+
+SEEDS ?= 2000
+STEPS ?= 300
+FIRST_SEED ?= 0
+simulate: $(STAMP) ## more seeds of the domain's seeded simulation: make simulate SEEDS=100000 [STEPS=600]
+	SIM_SEEDS=$(SEEDS) SIM_STEPS=$(STEPS) SIM_FIRST_SEED=$(FIRST_SEED) \
+		$(BIN)/python -m pytest tests/unit/simulation -q -rfE --maxfail=20
 
 lint: $(STAMP) ## ruff, mypy and the import-linter contracts
 	$(BIN)/ruff check .
