@@ -84,6 +84,10 @@ class Payment:
     next_check_at: datetime | None = None
     late: bool = False  # succeeded after having been closed as failed: flagged for review
     version: int = 1
+    # What a final status implies (the deal funded or the money returned, people told, alerts
+    # raised) is done. Set apart from the version; any save clears it, so it only ever errs
+    # towards finishing again, which is a no-op.
+    finished: bool = dataclasses.field(default=False, compare=False)
 
     @property
     def is_open(self) -> bool:
@@ -94,7 +98,7 @@ class Payment:
         if status is None:
             raise IllegalTransitionError("payment", self.status.value, trigger.value)
         return dataclasses.replace(
-            self, status=status, updated_at=now, version=self.version + 1,
+            self, status=status, updated_at=now, version=self.version + 1, finished=False,
             **changes,  # type: ignore[arg-type]
         )
 

@@ -87,8 +87,10 @@ class PaymentRepository(Protocol):
     def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None: ...
     def by_receipt(self, receipt: str) -> Payment | None: ...
     def open_for_deal(self, deal_id: str) -> Payment | None: ...
-    def unknown_outcome_for(self, phone: str) -> Payment | None:
-        """The newest payment to ``phone`` whose push got no answer (pending or closed)."""
+    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
+        """Payments to ``phone`` created since ``since`` whose push was claimed but whose
+        CheckoutRequestID we do not have: being sent right now (queued), or sent with no
+        answer (outcome unknown, pending or closed)."""
 
     def open_push_to(self, phone: str, other_than: str) -> Payment | None:
         """Another payment whose prompt may still be open on ``phone``."""

@@ -47,11 +47,12 @@ class MongoPayments:
     def open_for_deal(self, deal_id: str) -> Payment | None:
         return _from_doc(self._c.find_one({"openFor": deal_id}))
 
-    def unknown_outcome_for(self, phone: str) -> Payment | None:
-        doc = self._c.find_one({"phone": phone, "outcomeUnknown": True,
-                                "checkoutRequestId": {"$exists": False}},
-                               sort=[("createdAt", -1)])
-        return _from_doc(doc)
+    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
+        docs = self._c.find({"phone": phone, "createdAt": {"$gte": since},
+                             "checkoutRequestId": {"$exists": False},
+                             "pushStartedAt": {"$exists": True},
+                             "$or": [{"outcomeUnknown": True}, {"status": "queued"}]})
+        return [p for p in map(_from_doc, docs) if p is not None]
 
     def open_push_to(self, phone: str, other_than: str) -> Payment | None:
         since = datetime.now(UTC) - PROMPT_LIFETIME
@@ -124,5 +125,5 @@ def _from_doc(doc: Doc | None) -> Payment | None:
         paid_at=doc.get("paidAt"), push_started_at=doc.get("pushStartedAt"),
         outcome_unknown=bool(doc.get("outcomeUnknown")), checks=doc.get("checks", 0),
         next_check_at=doc.get("nextCheckAt"), late=bool(doc.get("late")),
-        account_reference=doc.get("accountReference") or "",
+        account_reference=doc.get("accountReference") or "", finished=bool(doc.get("finished")),
     )

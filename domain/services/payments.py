@@ -99,10 +99,10 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
         return payment  # already pushed, or settled: nothing to do
     deal = ctx.deals.get(payment.deal_id)
     now = ctx.clock.now()
-    if deal is None or deal.status is not DealStatus.PENDING:
+    if payment.push_started_at is not None:  # the push may have gone out: whatever the deal
+        updated = payment.lost(now, first_check_at(ctx, now))  # became, it is not given up
+    elif deal is None or deal.status is not DealStatus.PENDING:
         updated = payment.rejected("DEAL_NOT_PAYABLE", "the deal can no longer be paid", now)
-    elif payment.push_started_at is not None:
-        updated = payment.lost(now, first_check_at(ctx, now))
     else:
         if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
             raise PhoneBusy("another prompt may still be open on this phone")
@@ -206,13 +206,22 @@ def _ask(gateway: StkGateway, payment: Payment) -> StkStatus | None:
         raise GatewayUnavailable(str(error)) from error
 
 
+ADOPTION_WINDOW = timedelta(days=1)  # a lost push's callback comes within minutes, not days
+
+
 def _unknown_push_for(ctx: Context, result: StkResult) -> Payment | None:
-    """The push whose answer we lost that this success could belong to: the one open push to
-    that phone, same amount (at most one prompt per phone is open at a time)."""
+    """The push whose answer we lost that this success could belong to: the one push to that
+    phone, same amount, whose CheckoutRequestID we never got. Only when it is the only one:
+    another push still being sent (its id not recorded yet) or two lost ones make it
+    ambiguous, and an ambiguous claim is left unmatched (retried, then flagged)."""
     if not result.succeeded or result.phone is None:
         return None
-    candidate = ctx.payments.unknown_outcome_for(result.phone)
-    return candidate if candidate is not None and candidate.matches_unknown(result) else None
+    doubtful = [p for p in ctx.payments.in_doubt_for(result.phone,
+                                                     ctx.clock.now() - ADOPTION_WINDOW)
+                if p.amount == result.amount]
+    if len(doubtful) != 1 or not doubtful[0].matches_unknown(result):
+        return None
+    return doubtful[0]
 
 
 def check_payment(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment | None:
@@ -250,8 +259,6 @@ def apply_answer(ctx: Context, payment: Payment, status: StkStatus,
     if done.status is PaymentStatus.FAILED:
         return done, PaymentOutcome.FAILED
     if payment.status is PaymentStatus.FAILED:
-        ctx.notifier.alert("late STK success after the payment was closed as failed",
-                           payment=done.id, deal=done.deal_id, outcome=str(outcome))
         return done, PaymentOutcome.LATE_CREDIT
     return done, outcome or PaymentOutcome.CREDITED
 
@@ -262,22 +269,34 @@ def wait_another_round(ctx: Context, payment: Payment, now: datetime) -> Payment
     following = payment.checks + 1
     next_at = now + timedelta(seconds=delays[following]) if following < len(delays) else None
     checked = payment.checked(now, next_at)
-    ctx.payments.save(checked, expected_version=payment.version)
     if next_at is not None:
+        ctx.payments.save(checked, expected_version=payment.version)
         return checked
     closed = checked.confirmed(UNRESOLVED, "no final answer from M-Pesa within the "
                                "reconciliation schedule", now)
-    ctx.payments.save(closed, expected_version=checked.version)
-    ctx.notifier.alert("STK payment unresolved after the whole query schedule",
-                       payment=closed.id, deal=closed.deal_id, checks=str(closed.checks))
-    finish(ctx, closed)
+    ctx.payments.save(closed, expected_version=payment.version)  # the last round and the close:
+    finish(ctx, closed)  # one write, so a crash cannot leave it open with nothing due
     return None
+
+
+def _raise_alerts(ctx: Context, payment: Payment) -> None:
+    """The alerts a final payment calls for, raised while finishing it: at least once (again
+    if a crash came before the mark), never lost."""
+    if payment.status is PaymentStatus.FAILED and payment.result_code == UNRESOLVED:
+        ctx.notifier.alert("STK payment unresolved after the whole query schedule",
+                           payment=payment.id, deal=payment.deal_id, checks=str(payment.checks))
+    elif payment.status is PaymentStatus.SUCCESS and payment.late:
+        ctx.notifier.alert("late STK success after the payment was closed as failed",
+                           payment=payment.id, deal=payment.deal_id)
 
 
 def finish(ctx: Context, payment: Payment) -> PaymentOutcome | None:
     """Complete what a final payment implies (the deal funded or the money returned to the
     buyer, the people told); every step is a no-op when already done. It is marked finished
     last, so the janitor completes whatever a crash or a lost retry left undone."""
+    if payment.finished:
+        return None
+    _raise_alerts(ctx, payment)
     if payment.status is PaymentStatus.SUCCESS:
         outcome = fund_deal(ctx, payment)
     elif payment.status is PaymentStatus.FAILED:

@@ -110,10 +110,11 @@ def check_status(ctx: Context, gateway: B2cGateway, payout_id: str) -> Payout | 
     if _finish_from_ledger(ctx, payout):
         return ctx.payouts.get(payout_id)
     checked = payout.checked(ctx.clock.now())  # counted before asking: a query that itself
-    ctx.payouts.save(checked, expected_version=payout.version)  # keeps failing counts too
-    if checked.status_checks == ALERT_AFTER_CHECKS:  # once; the queries go on (money in flight)
-        ctx.notifier.alert("payout still unresolved after repeated Transaction Status queries",
-                           payout=payout.id, checks=str(checked.status_checks))
+    if checked.status_checks == ALERT_AFTER_CHECKS:  # keeps failing counts too. Alerted before
+        ctx.notifier.alert(  # the count is saved, so a crash repeats it rather than losing it
+            "payout still unresolved after repeated Transaction Status queries",
+            payout=payout.id, checks=str(checked.status_checks))
+    ctx.payouts.save(checked, expected_version=payout.version)  # the queries go on
     query_id = gateway.query_status(payout)
     ctx.payouts.record_status_query(payout.id, query_id)
     return checked

@@ -153,10 +153,10 @@ class FakePayments:
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         return [p for p in self.rows.values() if p.deal_id == deal_id]
 
-    def unknown_outcome_for(self, phone: str) -> Payment | None:
-        found = [p for p in self.rows.values() if p.phone == phone and p.outcome_unknown
-                 and p.checkout_request_id is None]
-        return max(found, key=lambda p: p.created_at, default=None)
+    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
+        return [p for p in self.rows.values() if p.phone == phone and p.created_at >= since
+                and p.checkout_request_id is None and p.push_started_at is not None
+                and (p.outcome_unknown or p.status.value == "queued")]
 
     def open_push_to(self, phone: str, other_than: str) -> Payment | None:
         """Like the adapter, minus its 3-minute prompt lifetime (no clock here). Tests about
@@ -177,6 +177,8 @@ class FakePayments:
 
     def mark_finished(self, payment_id: str) -> None:
         self.finished.add(payment_id)
+        if payment_id in self.rows:
+            self.rows[payment_id] = dataclasses.replace(self.rows[payment_id], finished=True)
 
     def stale_queued(self, before: datetime, limit: int) -> Sequence[Payment]:
         return [p for p in self.rows.values()
@@ -187,7 +189,7 @@ class FakePayments:
         current = self.rows.get(payment.id)
         if current is None or current.version != expected_version:
             raise ConcurrencyError("the payment changed meanwhile")
-        self.rows[payment.id] = payment
+        self.rows[payment.id] = dataclasses.replace(payment, finished=False)
         self.finished.discard(payment.id)
 
 
