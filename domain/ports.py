@@ -87,8 +87,8 @@ class PaymentRepository(Protocol):
     def by_checkout_request_id(self, checkout_request_id: str) -> Payment | None: ...
     def by_receipt(self, receipt: str) -> Payment | None: ...
     def open_for_deal(self, deal_id: str) -> Payment | None: ...
-    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
-        """Payments to ``phone`` created since ``since`` whose push was claimed but whose
+    def in_doubt_for(self, phone: str) -> Sequence[Payment]:
+        """Payments to ``phone`` whose push was claimed but whose
         CheckoutRequestID we do not have: being sent right now (queued), or sent with no
         answer (outcome unknown, pending or closed)."""
 

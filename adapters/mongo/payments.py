@@ -47,8 +47,8 @@ class MongoPayments:
     def open_for_deal(self, deal_id: str) -> Payment | None:
         return _from_doc(self._c.find_one({"openFor": deal_id}))
 
-    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
-        docs = self._c.find({"phone": phone, "createdAt": {"$gte": since},
+    def in_doubt_for(self, phone: str) -> Sequence[Payment]:
+        docs = self._c.find({"phone": phone,
                              "checkoutRequestId": {"$exists": False},
                              "pushStartedAt": {"$exists": True},
                              "$or": [{"outcomeUnknown": True}, {"status": "queued"}]})

@@ -206,18 +206,15 @@ def _ask(gateway: StkGateway, payment: Payment) -> StkStatus | None:
         raise GatewayUnavailable(str(error)) from error
 
 
-ADOPTION_WINDOW = timedelta(days=1)  # a lost push's callback comes within minutes, not days
-
-
 def _unknown_push_for(ctx: Context, result: StkResult) -> Payment | None:
     """The push whose answer we lost that this success could belong to: the one push to that
     phone, same amount, whose CheckoutRequestID we never got. Only when it is the only one:
     another push still being sent (its id not recorded yet) or two lost ones make it
-    ambiguous, and an ambiguous claim is left unmatched (retried, then flagged)."""
+    ambiguous, and an ambiguous claim is left unmatched (retried, then flagged). However old:
+    a callback may come days late, and a window would hide the push it belongs to."""
     if not result.succeeded or result.phone is None:
         return None
-    doubtful = [p for p in ctx.payments.in_doubt_for(result.phone,
-                                                     ctx.clock.now() - ADOPTION_WINDOW)
+    doubtful = [p for p in ctx.payments.in_doubt_for(result.phone)
                 if p.amount == result.amount]
     if len(doubtful) != 1 or not doubtful[0].matches_unknown(result):
         return None

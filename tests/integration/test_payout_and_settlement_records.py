@@ -7,26 +7,15 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from pymongo.database import Database
 
-from adapters.mongo.client import ensure_indexes
 from adapters.mongo.deals import MongoDeals
 from adapters.mongo.payouts import MongoPayouts
 from domain.deals import Deal, Settlement
 from domain.errors import ConcurrencyError
 from domain.payouts import Payout, PayoutStatus
-from tests.helpers import database
-from tests.stack import Stack
 
 NOW = datetime(2026, 11, 24, 10, 30, 0, 123000, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(stack: Stack) -> Database:
-    fresh = database(stack).client[f"records_{uuid.uuid4().hex[:8]}"]
-    ensure_indexes(fresh)
-    return fresh
 
 
 def _payout() -> Payout:

@@ -10,7 +10,6 @@ import pytest
 from pymongo.database import Database
 
 from adapters.mongo.callbacks import MongoCallbacks
-from adapters.mongo.client import ensure_indexes
 from adapters.mongo.deals import MongoDeals
 from adapters.mongo.ledger import MongoLedger
 from adapters.mongo.payments import MongoPayments
@@ -19,17 +18,8 @@ from domain.deals import Deal, Trigger
 from domain.errors import ConcurrencyError
 from domain.ledger import PostingConflict
 from domain.payments import Payment
-from tests.helpers import database
-from tests.stack import Stack
 
 NOW = datetime(2026, 11, 24, 10, 30, 0, 123000, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(stack: Stack) -> Database:
-    fresh = database(stack).client[f"repo_{uuid.uuid4().hex[:8]}"]
-    ensure_indexes(fresh)
-    return fresh
 
 
 def _deal() -> Deal:

@@ -153,8 +153,8 @@ class FakePayments:
     def for_deal(self, deal_id: str) -> Sequence[Payment]:
         return [p for p in self.rows.values() if p.deal_id == deal_id]
 
-    def in_doubt_for(self, phone: str, since: datetime) -> Sequence[Payment]:
-        return [p for p in self.rows.values() if p.phone == phone and p.created_at >= since
+    def in_doubt_for(self, phone: str) -> Sequence[Payment]:
+        return [p for p in self.rows.values() if p.phone == phone
                 and p.checkout_request_id is None and p.push_started_at is not None
                 and (p.outcome_unknown or p.status.value == "queued")]
 

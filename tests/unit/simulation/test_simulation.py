@@ -121,6 +121,12 @@ FOUND_AND_FIXED: tuple[KnownBug, ...] = (
         summary="check_status saves the tenth status check, then alerts only when the count "
                 "== ALERT_AFTER_CHECKS: a crash between the save and the alert loses it for "
                 "good (the next check counts 11): money in flight for ever, nobody told"),
+    KnownBug(
+        "adoption-window-hid-the-owner",
+        r"payment (?P<subject>\S+) adopted push \S+ of pay", seed=1409, steps=300,
+        summary="a lost push's callback, days late, was adopted by the one push in doubt on "
+                "that phone and amount within a one-day window: a newer lost push, while the "
+                "owner was older than the window; in_doubt_for now has no window"),
 )
 KNOWN_BUGS: tuple[KnownBug, ...] = ()
 
