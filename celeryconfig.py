@@ -1,4 +1,4 @@
-"""Celery settings for money-moving tasks (see ../shared/reference/libraries.md §2).
+"""Celery settings for money-moving tasks (the reasons: docs/operations.md and the comments below).
 
 The broker URL is not here: it comes from Settings (REDIS_URL) in workers/celery_app.py.
 """

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO_ROOT.parent / "shared/reference/daraja-examples"
+EXAMPLES = REPO_ROOT / "tests/fixtures/daraja"  # provenance: its README
 
 CONSUMER_KEY = "sandbox-consumer-key"
 CONSUMER_SECRET = "sandbox-consumer-secret"

@@ -17,7 +17,7 @@ from domain.services import callbacks
 from tests.unit.fakes import FakeInbox
 from tests.unit.world import RECEIPT, World
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared/reference/daraja-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures/daraja"  # provenance: its README
 
 
 def _body(checkout: str, code: int = 0, amount: str = "1500.00", receipt: str = RECEIPT,

@@ -22,8 +22,7 @@ from domain.mpesa import (
     stk_timestamp,
 )
 
-# tests/unit/<this file> -> the repo root is parents[2]; shared/ sits beside it.
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared/reference/daraja-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures/daraja"  # provenance: its README
 STK_CALLBACKS = sorted(EXAMPLES.glob("stk-callback-*.json"))
 PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 # Computed once, outside the code under test (printf ... | base64), and pasted here.

@@ -11,7 +11,7 @@ import pytest
 
 from domain.mpesa import MalformedCallback, StatusVerdict, parse_result, status_verdict
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared/reference/daraja-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures/daraja"  # provenance: its README
 
 
 def _example(name: str) -> Any:
