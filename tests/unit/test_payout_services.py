@@ -24,9 +24,7 @@ def _queued(world: World, amount: int = 1000) -> Payout:
 
 
 def _pending(world: World, amount: int = 1000) -> Payout:
-    sent = payouts.send_b2c(world.ctx, FakeB2c(), _queued(world, amount).id)
-    assert sent is not None and sent.status is PayoutStatus.PENDING
-    return sent
+    return world.pending_payout(amount)
 
 
 def _money(world: World) -> tuple[int, int, int]:

@@ -99,16 +99,16 @@ def test_identifiers_sent_to_mpesa_are_not_derived_from_ids_users_see(world: Wor
 # --- 1. A failure that would return money is confirmed by Transaction Status ------------------
 
 
-def _pending_payout(world: World, amount: int = 1000) -> Payout:
-    world.seller_wallet(1500)
-    sent = payouts.send_b2c(world.ctx, FakeB2c(), world.withdraw(amount).id)
-    assert sent is not None and sent.status is PayoutStatus.PENDING
-    return sent
-
-
-def _ask_status(world: World, payout: Payout) -> str:
-    payouts.check_status(world.ctx, FakeB2c(), payout.id)
-    return next(q for q, p in world.fakes.payouts.status_queries.items() if p == payout.id)
+def _crash_after_posting_the_answer(world: World, state: str) -> tuple[Payout, str]:
+    """M-Pesa answers our status query with ``state``; we die between posting the outcome and
+    saving the payout's status."""
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
+    world.fakes.payouts.fail_next_save = ConnectionError("died after posting the outcome")
+    answer = status_result(query, state=state, original=payout.originator_conversation_id)
+    with pytest.raises(ConnectionError):
+        payouts.apply_status_result(world.ctx, answer)
+    return payout, query
 
 
 def _in_flight(world: World) -> tuple[int, int]:
@@ -116,12 +116,12 @@ def _in_flight(world: World) -> tuple[int, int]:
 
 
 def test_a_forged_b2c_failure_for_a_paid_payout_returns_nothing(world: World) -> None:
-    payout = _pending_payout(world)
+    payout = world.pending_payout()
     forged = b2c_result(payout, "2001")
     assert payouts.apply_b2c_result(world.ctx, forged) is PayoutOutcome.VERIFYING
     assert _in_flight(world) == (500, 1000)  # nothing came back on its word
     assert world.fakes.tasks.status_queries[-1] == (payout.id, 0)  # we ask M-Pesa instead
-    query = _ask_status(world, payout)
+    query = world.ask_status(payout)
     genuine = status_result(query, state="Completed", original=payout.originator_conversation_id)
     assert payouts.apply_status_result(world.ctx, genuine) is PayoutOutcome.PAID
     assert world.payout(payout.id).status is PayoutStatus.SUCCESS
@@ -131,8 +131,8 @@ def test_a_forged_b2c_failure_for_a_paid_payout_returns_nothing(world: World) ->
 def test_a_forged_declined_status_naming_the_payout_but_not_our_query_moves_nothing(
     world: World,
 ) -> None:
-    payout = _pending_payout(world)
-    _ask_status(world, payout)
+    payout = world.pending_payout()
+    world.ask_status(payout)
     forged = status_result("guessed-query-id", state="Declined",
                            original=payout.originator_conversation_id)
     assert payouts.apply_status_result(world.ctx, forged) is PayoutOutcome.UNKNOWN_PAYOUT
@@ -141,8 +141,8 @@ def test_a_forged_declined_status_naming_the_payout_but_not_our_query_moves_noth
 
 
 def test_a_status_answer_about_another_transaction_is_a_mismatch(world: World) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
     other = status_result(query, state="Declined", original="escrow-somebody-else")
     assert payouts.apply_status_result(world.ctx, other) is PayoutOutcome.MISMATCH
     assert _in_flight(world) == (500, 1000)
@@ -152,8 +152,8 @@ def test_a_status_answer_about_another_transaction_is_a_mismatch(world: World) -
 def test_a_status_state_not_on_the_failure_allow_list_refunds_nothing_and_alerts(
     world: World, state: str,
 ) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
     strange = status_result(query, state=state, original=payout.originator_conversation_id)
     assert payouts.apply_status_result(world.ctx, strange) is PayoutOutcome.STRANGE_STATE
     assert world.payout(payout.id).status is PayoutStatus.PENDING
@@ -163,8 +163,8 @@ def test_a_status_state_not_on_the_failure_allow_list_refunds_nothing_and_alerts
 
 
 def test_a_declined_status_of_our_own_query_returns_the_money_once(world: World) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
     declined = status_result(query, state="Declined", original=payout.originator_conversation_id)
     assert payouts.apply_status_result(world.ctx, declined) is PayoutOutcome.RETURNED
     assert payouts.apply_status_result(world.ctx, declined) is PayoutOutcome.REPEAT
@@ -207,12 +207,7 @@ def test_two_concurrent_withdrawals_never_overdraw_the_wallet(world: World) -> N
 def test_a_crash_between_a_payout_posting_and_its_status_is_finished_by_the_sweep(
     world: World,
 ) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
-    world.fakes.payouts.fail_next_save = ConnectionError("died after posting")
-    completed = status_result(query, original=payout.originator_conversation_id)
-    with pytest.raises(ConnectionError):
-        payouts.apply_status_result(world.ctx, completed)
+    payout, _ = _crash_after_posting_the_answer(world, "Completed")
     assert world.fakes.ledger.get(ledger.payout_outcome_key(payout.id)) is not None
     assert world.payout(payout.id).status is PayoutStatus.PENDING  # money moved, status not
     world.fakes.clock.advance(minutes=5)
@@ -323,8 +318,8 @@ def test_routine_outcomes_are_not_flagged_for_operators(world: World) -> None:
     assert callbacks.process_callback(world.ctx, inbox, world.mpesa, first, False) == "credited"
     assert callbacks.process_callback(world.ctx, inbox, world.mpesa, repeat, False) == "repeat"
     assert inbox.marks[repeat][0] == "processed"
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
     not_yet = {"Result": {"ResultType": 0, "ResultCode": 2032, "ResultDesc": "not found",
                           "OriginatorConversationID": query, "ConversationID": "AG"}}
     status_id = inbox.put(json.dumps(not_yet), kind="status_result")
@@ -368,12 +363,7 @@ def test_a_callback_that_keeps_failing_is_alerted_then_waited_out_for_a_day_then
 def test_an_answer_contradicting_an_outcome_already_posted_is_flagged_and_moves_nothing(
     world: World,
 ) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
-    world.fakes.payouts.fail_next_save = ConnectionError("died after the return posting")
-    declined = status_result(query, state="Declined", original=payout.originator_conversation_id)
-    with pytest.raises(ConnectionError):
-        payouts.apply_status_result(world.ctx, declined)
+    payout, query = _crash_after_posting_the_answer(world, "Declined")
     completed = status_result(query, state="Completed",
                               original=payout.originator_conversation_id)
     assert payouts.apply_status_result(world.ctx, completed) is PayoutOutcome.CONTRADICTED
@@ -437,7 +427,7 @@ def test_a_throttled_stk_query_is_retried_and_uses_up_no_check(world: World) -> 
 def test_a_status_query_that_itself_keeps_failing_is_still_counted_and_alerted(
     world: World,
 ) -> None:
-    payout = _pending_payout(world)
+    payout = world.pending_payout()
 
     class Refusing(FakeB2c):
         def query_status(self, payout: Payout) -> str:
@@ -453,8 +443,8 @@ def test_a_status_query_that_itself_keeps_failing_is_still_counted_and_alerted(
 def test_a_payout_notice_lost_to_a_crash_is_given_when_the_answer_comes_again(
     world: World,
 ) -> None:
-    payout = _pending_payout(world)
-    query = _ask_status(world, payout)
+    payout = world.pending_payout()
+    query = world.ask_status(payout)
     completed = status_result(query, original=payout.originator_conversation_id)
     world.fakes.notifications.fail_next_add = ConnectionError("died before telling")
     with pytest.raises(ConnectionError):

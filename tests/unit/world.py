@@ -107,6 +107,13 @@ class World:
     def withdraw(self, amount: int, key: str = "w1", request_hash: str = "wh1") -> Payout:
         return wallet.request_withdrawal(self.ctx, self.seller, amount, PHONE, key, request_hash)
 
+    def pending_payout(self, amount: int = 1000) -> Payout:
+        """A withdrawal from a seller's wallet of 1500 whose B2C was sent: waiting for M-Pesa."""
+        self.seller_wallet(1500)
+        sent = payouts.send_b2c(self.ctx, self.b2c, self.withdraw(amount).id)
+        assert sent is not None and sent.status.value == "pending"
+        return sent
+
     def ask_status(self, payout: Payout) -> str:
         """Send our Transaction Status query about a pending payout; returns the id Daraja gave
         the query, the only id its answer is matched by."""
