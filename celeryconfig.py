@@ -27,13 +27,14 @@ task_time_limit = 120
 
 task_default_queue = "default"
 task_queues = (Queue("payments"), Queue("callbacks"), Queue("recon"), Queue("default"))
+# Three pools (Procfile): ``payments`` holds every call to Daraja (push, B2C, STK Query,
+# Transaction Status) many at a time in threads; ``callbacks`` never waits behind a slow push;
+# ``recon`` runs the sweeps, which only read MongoDB and enqueue.
 task_routes = {
     "payments.reconcile": {"queue": "recon"},
-    "payments.query_stk": {"queue": "recon"},
     "payments.*": {"queue": "payments"},
-    "payouts.request_b2c": {"queue": "payments"},
-    "payouts.query_status": {"queue": "recon"},
     "payouts.reconcile": {"queue": "recon"},
+    "payouts.*": {"queue": "payments"},
     "callbacks.requeue_stale": {"queue": "recon"},
     "callbacks.*": {"queue": "callbacks"},
     "deals.*": {"queue": "recon"},

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+import requests
 from pymongo.database import Database
+from requests.adapters import HTTPAdapter
 
 from adapters.daraja import DarajaClient
 from adapters.emitter import SocketNotifier
@@ -25,6 +27,8 @@ from adapters.settings import Settings
 from domain.ports import TaskQueue
 from domain.services.context import Context
 
+HTTP_POOL_SIZE = 128  # at least the largest worker pool's threads (Procfile)
+
 
 @dataclass(frozen=True)
 class Container:
@@ -36,8 +40,12 @@ class Container:
     callbacks: MongoCallbacks
     revocations: Revocations
 
+    daraja: DarajaClient
+
     def gateway(self) -> DarajaClient:
-        return DarajaClient(self.settings, TokenCache(self.redis, self.settings.mpesa_consumer_key))
+        """One client per process: its HTTP connections and SecurityCredential are shared by
+        every thread of the pool (the OAuth token is shared by every process, in Redis)."""
+        return self.daraja
 
 
 def push_lost_after_s(settings: Settings) -> int:
@@ -61,4 +69,17 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
         fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
         push_lost_after_s=push_lost_after_s(settings),
     )
-    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client))
+    daraja = DarajaClient(settings, TokenCache(client, settings.mpesa_consumer_key),
+                          pooled_session(HTTP_POOL_SIZE))
+    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client),
+                     daraja)
+
+
+def pooled_session(size: int) -> requests.Session:
+    """A requests session that keeps up to ``size`` connections to Daraja open, so a pool of
+    that many threads never waits for a connection nor opens one per call."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, pool_block=False)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

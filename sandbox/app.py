@@ -71,8 +71,17 @@ def _register_daraja_hooks(app: Flask, sandbox: Sandbox) -> None:
 
     @app.before_request
     def add_latency() -> None:
-        if _is_daraja_path(request.path) and sandbox.config.latency_ms:
+        if not _is_daraja_path(request.path):
+            return
+        phone = _field_text(request_json(), _PHONE_FIELDS.get(request.path))
+        g.in_flight = sandbox.requests.begin(request.path, phone)
+        if sandbox.config.latency_ms:
             time.sleep(sandbox.config.latency_ms / 1000)
+
+    @app.teardown_request
+    def answered(_: BaseException | None) -> None:
+        if "in_flight" in g:
+            sandbox.requests.end(g.in_flight)
 
     @app.after_request
     def log_request(response: Response) -> Response:

@@ -40,6 +40,26 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
         self._next_id = 1
+        self._in_flight: dict[int, tuple[str, str | None]] = {}
+        self._next_in_flight = 1
+
+    def begin(self, path: str, phone: str | None) -> int:
+        """A request has arrived and is being handled (before any latency): its handle."""
+        with self._lock:
+            handle = self._next_in_flight
+            self._next_in_flight += 1
+            self._in_flight[handle] = (path, phone)
+            return handle
+
+    def end(self, handle: int) -> None:
+        with self._lock:
+            self._in_flight.pop(handle, None)
+
+    def in_flight(self, path: str | None = None, phone: str | None = None) -> list[dict[str, Any]]:
+        """Requests received and not yet answered: a test can act while one is on the wire."""
+        with self._lock:
+            return [{"path": p, "phone": f} for p, f in self._in_flight.values()
+                    if (path is None or p == path) and (phone is None or f == phone)]
 
     def record(
         self,

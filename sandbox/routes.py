@@ -103,6 +103,12 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
         entries = sandbox.requests.entries(request.args.get("path"), request.args.get("phone"))
         return {"items": [entry.to_json() for entry in entries]}
 
+    @blueprint.get("/in-flight")
+    def requests_in_flight() -> ResponseReturnValue:
+        """Daraja requests received and not yet answered (path, phone), for tests."""
+        return {"items": sandbox.requests.in_flight(request.args.get("path"),
+                                                    request.args.get("phone"))}
+
     @blueprint.get("/callbacks")
     def callback_attempts() -> ResponseReturnValue:
         return {"items": [attempt.to_json() for attempt in sandbox.callbacks.attempts()]}

@@ -13,6 +13,10 @@ from devstack import services
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The worker pools of Procfile.dev, smaller: (queues, threads). I/O-bound Daraja calls in
+# one pool that holds many in flight, callbacks in their own, sweeps in theirs.
+WORKER_POOLS = {"payments": ("payments", 16), "callbacks": ("callbacks", 8),
+                "recon": ("recon,default", 2)}
 
 
 @dataclass
@@ -51,10 +55,24 @@ class Stack:
         if process is not None:
             services.stop(process)
 
-    def start_worker(self, name: str = "worker") -> None:
+    def start_worker(self, pool: str = "payments", name: str | None = None) -> None:
+        """One worker of ``pool`` (WORKER_POOLS; ``<POOL>_CONCURRENCY`` in the stack's env
+        overrides its threads, as in Procfile.dev), named ``worker-<pool>`` unless ``name``."""
+        queues, default = WORKER_POOLS[pool]
+        concurrency = self.env.get(f"{pool.upper()}_CONCURRENCY") or default
+        name = name or f"worker-{pool}"
         self.start(name, [str(BIN / "celery"), "-A", "workers.celery_app", "worker",
-                          "-Q", "payments,callbacks,recon,default", "-c", "2", "-l", "INFO",
+                          "-Q", queues, "-P", "threads", "-c", str(concurrency), "-l", "INFO",
                           "--without-mingle", "--without-gossip", "-n", f"{name}@%h"])
+
+    def start_workers(self) -> None:
+        for pool in WORKER_POOLS:
+            self.start_worker(pool)
+
+    def start_api(self, name: str = "api", port: str | None = None) -> None:
+        """An API process (gunicorn, one worker of 32 threads) on ``port``."""
+        self.start(name, [str(BIN / "gunicorn"), "-w", "1", "--threads", "32",
+                          "-b", f"127.0.0.1:{port or self.env['API_PORT']}", "wsgi:app"])
 
     def tail(self, name: str, lines: int = 60) -> str:
         path = self.log(name)
@@ -101,9 +119,8 @@ def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
                                 "--port", ports["SANDBOX_PORT"]])
         services.wait_for_port(int(ports["EMBEDDED_REDIS_PORT"]))
         services.wait_for_port(int(ports["EMBEDDED_MONGO_PORT"]))
-        stack.start("api", [str(BIN / "gunicorn"), "-w", "1", "--threads", "32",
-                            "-b", f"127.0.0.1:{ports['API_PORT']}", "wsgi:app"])
-        stack.start_worker()
+        stack.start_api()
+        stack.start_workers()
         services.wait_for_http(f"{stack.api}/api/health", timeout=60)
         services.wait_for_http(f"{stack.sandbox}/sandbox/health", timeout=60)
     except Exception:

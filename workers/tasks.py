@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -35,10 +36,19 @@ MATCH_WINDOW = timedelta(seconds=settings.callback_match_window_s)
 PHONE_BUSY_RETRY_S = 30
 
 
+_building = threading.Lock()
+
+
 @cache
-def container() -> Container:
-    """Built lazily in each worker process (pymongo clients must not cross a fork)."""
+def _container() -> Container:
     return build(settings, queue.CeleryTaskQueue(app), create_indexes=False)
+
+
+def container() -> Container:
+    """Built lazily, once per worker process (pymongo clients must not cross a fork), and
+    shared by the pool's threads: the first threads to arrive wait for one build."""
+    with _building:
+        return _container()
 
 
 def _as_of(now: str | None) -> datetime:

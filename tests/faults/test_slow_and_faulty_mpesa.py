@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psutil
 import requests
 
 from tests.helpers import (
@@ -47,12 +46,11 @@ def test_a_slow_mpesa_does_not_slow_the_api(slow_stack: Stack) -> None:
     wait_for_payment(buyer, response.json()["data"]["id"], "success", timeout=30)
 
 
-def _talking_to_the_sandbox(stack: Stack) -> bool:
-    """A worker process holds an open connection to the sandbox: its request is on the wire."""
-    port = int(stack.env["SANDBOX_PORT"])
-    workers = psutil.Process(stack.processes["worker"].pid).children(recursive=True)
-    return any(c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-               for w in workers for c in w.net_connections(kind="tcp"))
+def _push_on_the_wire(stack: Stack, phone: str) -> bool:
+    """The sandbox has received the push to ``phone`` and not answered it yet."""
+    return bool(requests.get(f"{stack.sandbox}/sandbox/in-flight", timeout=10,
+                             params={"path": "/mpesa/stkpush/v1/processrequest",
+                                     "phone": phone}).json()["items"])
 
 
 def test_a_worker_killed_mid_push_still_ends_the_payment_once(slow_stack: Stack) -> None:
@@ -66,9 +64,9 @@ def test_a_worker_killed_mid_push_still_ends_the_payment_once(slow_stack: Stack)
     wait_until(lambda: db.payments.find_one({"_id": payment["id"],
                                              "pushStartedAt": {"$exists": True}}),
                what="the worker to claim the push")
-    wait_until(lambda: _talking_to_the_sandbox(slow_stack), every=0.02,
+    wait_until(lambda: _push_on_the_wire(slow_stack, phone), every=0.02,
                what="the push to be on the wire")  # Daraja takes 3 s to answer it
-    slow_stack.kill("worker")
+    slow_stack.kill("worker-payments")
     slow_stack.start_worker()
     later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
 
