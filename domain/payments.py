@@ -110,7 +110,8 @@ class Payment:
                                    version=self.version + 1)
 
     def push_withdrawn(self, now: datetime) -> Payment:
-        """Daraja refused before creating anything: the push may be tried again."""
+        """Nothing was sent (Daraja refused before creating anything, or another prompt may be
+        open on the phone): the push may be tried again."""
         return dataclasses.replace(self, push_started_at=None, updated_at=now,
                                    version=self.version + 1)
 

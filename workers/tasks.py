@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import datetime, timedelta
 from functools import cache
@@ -62,7 +63,9 @@ def request_stk_push(self: Task, payment_id: str) -> None:
     try:
         payments.send_stk_push(c.ctx, c.gateway(), payment_id)
     except PhoneBusy as busy:  # a prompt is open on that phone: wait for it to close
-        raise self.retry(countdown=PHONE_BUSY_RETRY_S, max_retries=10, exc=busy) from None
+        # Jittered: two pushes that saw each other's claim and both stood back do not meet again.
+        countdown = PHONE_BUSY_RETRY_S + random.uniform(0, PHONE_BUSY_RETRY_S / 3)
+        raise self.retry(countdown=countdown, max_retries=10, exc=busy) from None
 
 
 @app.task(name=queue.QUERY_STK, **RETRY)

@@ -104,10 +104,14 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
     elif deal is None or deal.status is not DealStatus.PENDING:
         updated = payment.rejected("DEAL_NOT_PAYABLE", "the deal can no longer be paid", now)
     else:
-        if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
-            raise PhoneBusy("another prompt may still be open on this phone")
         claimed = payment.pushing(now)
         ctx.payments.save(claimed, expected_version=payment.version)  # one worker wins
+        # Claim, then look: of two pushes to one phone racing here, at least one sees the
+        # other's claim (looking first, both could see nothing and both send).
+        if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
+            ctx.payments.save(claimed.push_withdrawn(ctx.clock.now()),
+                              expected_version=claimed.version)
+            raise PhoneBusy("another prompt may still be open on this phone")
         payment, updated = claimed, _push(ctx, gateway, claimed)
     try:
         ctx.payments.save(updated, expected_version=payment.version)

@@ -12,7 +12,7 @@ from domain.payments import Payment, PaymentOutcome, PaymentStatus
 from domain.payouts import PayoutStatus
 from domain.ports import GatewayRejected, PhoneBusy, StkStatus
 from domain.services import payments, payouts, reconcile
-from tests.unit.fakes import FakeB2c, FakeInbox
+from tests.unit.fakes import FakeB2c, FakeInbox, ScriptedGateway
 from tests.unit.world import PHONE, RECEIPT, World
 
 
@@ -162,3 +162,34 @@ def test_a_payout_nobody_answers_about_raises_one_alert_and_is_still_asked_about
     assert [a[1]["payout"] for a in world.fakes.notifier.alerts] == [payout.id]
     assert world.payout(payout.id).status_checks == 12
     assert world.payout(payout.id).status is PayoutStatus.PENDING
+
+
+def test_two_workers_pushing_to_one_phone_at_once_send_one_prompt(world: World) -> None:
+    """Two payments for one phone, pushed by two threads whose steps interleave: the second
+    runs whole while the first stands between looking for an open prompt and claiming its own.
+    Claiming first and looking after means one of them always sees the other."""
+    first = world.request(world.open_deal(), "k1", "h1")
+    second = world.request(world.open_deal(), "k2", "h2")
+    gateway = ScriptedGateway()
+    repository = world.fakes.payments
+    look = repository.open_push_to
+    outcome: list[object] = []
+
+    def interleaved(phone: str, other_than: str) -> Payment | None:
+        found = look(phone, other_than)
+        if other_than == first.id and not outcome:  # the other thread runs now
+            try:
+                outcome.append(payments.send_stk_push(world.ctx, gateway, second.id))
+            except PhoneBusy as busy:
+                outcome.append(busy)
+        return found
+
+    repository.open_push_to = interleaved  # type: ignore[method-assign]
+    try:
+        payments.send_stk_push(world.ctx, gateway, first.id)
+    except PhoneBusy:
+        pass
+    assert len(gateway.pushed) == 1, gateway.pushed  # one prompt on the phone, not two
+    waiting = [p for p in (world.payment(first.id), world.payment(second.id))
+               if p.status is PaymentStatus.QUEUED]
+    assert len(waiting) == 1 and waiting[0].push_started_at is None  # the other waits, unclaimed
