@@ -9,6 +9,7 @@ import requests
 from pymongo.database import Database
 from requests.adapters import HTTPAdapter
 
+from adapters.cached_users import CachedUsers
 from adapters.daraja import DarajaClient
 from adapters.emitter import SocketNotifier
 from adapters.mongo.callbacks import MongoCallbacks
@@ -62,17 +63,27 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
     client = connect_redis(settings.redis_url)
     ledger = MongoLedger(db)
     ctx = Context(
-        users=MongoUsers(db), deals=MongoDeals(db), payments=MongoPayments(db), ledger=ledger,
-        clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
+        users=CachedUsers(MongoUsers(db), client),
+        deals=MongoDeals(db),
+        payments=MongoPayments(db),
+        ledger=ledger,
+        clock=SystemClock(),
+        ids=ObjectIdFactory(),
+        tasks=tasks,
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
-        hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
-        fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
+        hasher=Argon2Hasher(),
+        payouts=MongoPayouts(db),
+        notifications=MongoNotifications(db),
+        fee_rate_bps=settings.fee_rate_bps,
+        stk_query_delays_s=settings.stk_query_delays_s,
         push_lost_after_s=push_lost_after_s(settings),
     )
-    daraja = DarajaClient(settings, TokenCache(client, settings.mpesa_consumer_key),
-                          pooled_session(HTTP_POOL_SIZE))
-    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client),
-                     daraja)
+    daraja = DarajaClient(
+        settings, TokenCache(client, settings.mpesa_consumer_key), pooled_session(HTTP_POOL_SIZE)
+    )
+    return Container(
+        settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client), daraja
+    )
 
 
 def pooled_session(size: int) -> requests.Session:

@@ -46,8 +46,8 @@ class SocketNotifier:
             sentry_sdk.capture_message(message, level="error")
 
     def _emit(self, event: str, data: dict[str, object], *user_ids: str) -> None:
-        for user_id in dict.fromkeys(user_ids):
-            try:
-                self._io.emit(event, data, to=room(user_id))
-            except Exception:  # a lost hint must never undo a committed state change
-                log.exception("socket.io emit failed", extra={"event": event})
+        rooms = [room(user_id) for user_id in dict.fromkeys(user_ids)]
+        try:  # one message on the queue for every room (a client in two gets it once)
+            self._io.emit(event, data, to=rooms if len(rooms) > 1 else rooms[0])
+        except Exception:  # a lost hint must never undo a committed state change
+            log.exception("socket.io emit failed", extra={"event": event})

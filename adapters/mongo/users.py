@@ -16,21 +16,21 @@ class MongoUsers:
 
     def add(self, user: User) -> None:
         try:
-            self._c.insert_one(_to_doc(user))
+            self._c.insert_one(to_doc(user))
         except DuplicateKeyError:
             raise Conflict("an account with this email already exists") from None
 
     def get(self, user_id: str) -> User | None:
-        return _from_doc(self._c.find_one({"_id": user_id}))
+        return from_doc(self._c.find_one({"_id": user_id}))
 
     def by_email(self, email: str) -> User | None:
-        return _from_doc(self._c.find_one({"email": email}))
+        return from_doc(self._c.find_one({"email": email}))
 
     def save(self, user: User) -> None:
-        self._c.replace_one({"_id": user.id}, _to_doc(user))
+        self._c.replace_one({"_id": user.id}, to_doc(user))
 
 
-def _to_doc(user: User) -> Doc:
+def to_doc(user: User) -> Doc:
     return {
         "_id": user.id, "email": user.email, "passwordHash": user.password_hash,
         "firstName": user.first_name, "lastName": user.last_name, "role": user.role.value,
@@ -38,7 +38,7 @@ def _to_doc(user: User) -> Doc:
     }
 
 
-def _from_doc(doc: Doc | None) -> User | None:
+def from_doc(doc: Doc | None) -> User | None:
     if doc is None:
         return None
     return User(

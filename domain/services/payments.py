@@ -38,16 +38,19 @@ class Settled:
 def request_payment(
     ctx: Context, user: User, deal_id: str, phone: str, idempotency_key: str, request_hash: str,
 ) -> Payment:
-    """Record a payment attempt (``queued``) and enqueue its STK push; replays return it again."""
-    earlier = ctx.payments.by_idempotency_key(user.id, idempotency_key)
-    if earlier is not None:
-        return replay(earlier, request_hash)
+    """Record a payment attempt (``queued``) and enqueue its STK push; replays return it again.
+
+    The hot path reads the deal and writes three documents. A replay is found by the
+    payment's unique key when the insert collides, or, once the deal has moved on, before
+    refusing the request."""
     deal = visible_deal(ctx, user, deal_id)
     deal.require_buyer(user.id, "pay for")
-    if deal.status is not DealStatus.PENDING:
-        raise Conflict(f"a deal that is {deal.status.value} cannot be paid")
-    if any(p.status is PaymentStatus.SUCCESS for p in ctx.payments.for_deal(deal.id)):
-        raise Conflict("a payment for this deal has succeeded; the deal is being funded")
+    refusal = _not_payable(ctx, deal)
+    if refusal is not None:
+        earlier = ctx.payments.by_idempotency_key(user.id, idempotency_key)
+        if earlier is not None:
+            return replay(earlier, request_hash)
+        raise refusal
     now = ctx.clock.now()
     payment = Payment(
         id=ctx.ids.new_id(), deal_id=deal.id, payer_id=user.id, amount=deal.amount, phone=phone,
@@ -71,6 +74,17 @@ def request_payment(
     ctx.tasks.request_stk_push(payment.id)
     ctx.notifier.deal_changed(after, "transaction:updated")
     return payment
+
+
+def _not_payable(ctx: Context, deal: Deal) -> Conflict | None:
+    if deal.status is not DealStatus.PENDING:
+        return Conflict(f"a deal that is {deal.status.value} cannot be paid")
+    # A deal still at its first version was never asked to be paid (asking moves it on), so
+    # none of its payments can have succeeded: no need to look.
+    if deal.version > 1 and any(p.status is PaymentStatus.SUCCESS
+                                for p in ctx.payments.for_deal(deal.id)):
+        return Conflict("a payment for this deal has succeeded; the deal is being funded")
+    return None
 
 
 def payments_of(ctx: Context, user: User, deal_id: str) -> list[Payment]:
