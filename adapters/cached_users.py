@@ -79,8 +79,10 @@ class CachedUsers:
         self._users.save(user)
         generation, _ = self._keys(user.id)
         try:  # outlives every copy, so a generation never comes back while one is kept
-            self._r.pipeline().incr(generation).expire(generation, max(self._ttl_s * 10, 3600)
-                                                       ).execute()
+            bump = self._r.pipeline()
+            bump.incr(generation)
+            bump.expire(generation, max(self._ttl_s * 10, 3600))
+            bump.execute()
         except redis.RedisError as error:  # the old copy lives at most ttl_s more
             log.error("user cache not invalidated", extra={"user": user.id, "error": str(error)})
 
