@@ -22,14 +22,17 @@ broker_connection_retry_on_startup = True
 # message is never handed to a second worker while the first still works on it.
 visibility_timeout = 3600
 broker_transport_options = {"visibility_timeout": visibility_timeout}
+# Enforced by prefork only: the threads pools ignore them, and every Daraja, MongoDB and
+# Redis call's own timeout bounds a task instead.
 task_soft_time_limit = 90
 task_time_limit = 120
 
 task_default_queue = "default"
 task_queues = (Queue("payments"), Queue("callbacks"), Queue("recon"), Queue("default"))
-# Three pools (Procfile): ``payments`` holds every call to Daraja (push, B2C, STK Query,
-# Transaction Status) many at a time in threads; ``callbacks`` never waits behind a slow push;
-# ``recon`` runs the sweeps, which only read MongoDB and enqueue.
+# Three pools (Procfile), each of threads: ``payments`` sends every request to Daraja (push,
+# B2C, scheduled STK Queries, Transaction Status), many in flight; ``callbacks`` never waits
+# behind a slow push (it calls Daraja too: one STK Query verifies each STK callback); ``recon``
+# runs the sweeps, which only read MongoDB and enqueue. Sizing: docs/operations.md.
 task_routes = {
     "payments.reconcile": {"queue": "recon"},
     "payments.*": {"queue": "payments"},
