@@ -1,4 +1,7 @@
-"""Users read through a Redis cache: every signed-in request needs its user, rarely a new one.
+"""Identities read through a Redis cache: every signed-in request needs its user, who rarely
+changes. Only ``identity`` reads the cache; ``get`` and every other use case's read go to
+MongoDB, so nothing is ever written back from a cached copy, and the copy carries no password
+hash (an identity's ``password_hash`` is empty: a password check against it fails).
 
 Each user has a generation counter in Redis, bumped after every write to MongoDB, and the
 cached copy is stored under the generation it was read at. A reader that raced a writer
@@ -10,6 +13,7 @@ whose bump failed because Redis was unreachable. With Redis unreachable reads go
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC
 
@@ -43,13 +47,23 @@ class CachedUsers:
         return f"{base}:gen", f"{base}:v:"
 
     def get(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    def identity(self, user_id: str) -> User | None:
+        """Who a signed-in request comes from: at most ``ttl_s`` old after a write made outside
+        this class (by hand in MongoDB), never after one made through it."""
         generation, copy = self.cached(user_id)
         if copy is not None:
-            return _decode(copy)
+            try:
+                return _decode(copy)
+            except (KeyError, ValueError, TypeError):  # a copy from an older shape of User
+                log.warning("user cache copy unreadable, reading MongoDB")
         user = self._users.get(user_id)
-        if user is not None and generation is not None:
+        if user is None:
+            return None
+        if generation is not None:
             self.fill(user, generation)
-        return user
+        return dataclasses.replace(user, password_hash="")  # the same, cached or not
 
     def cached(self, user_id: str) -> tuple[str | None, str | None]:
         """The current generation and the copy filed under it (None, None: Redis unreachable)."""
@@ -91,7 +105,9 @@ _JSON = JSONOptions(tz_aware=True, tzinfo=UTC)
 
 
 def _encode(user: User) -> str:
-    return json_util.dumps(to_doc(user), json_options=_JSON)
+    doc = to_doc(user)
+    doc["passwordHash"] = ""  # never kept outside MongoDB
+    return json_util.dumps(doc, json_options=_JSON)
 
 
 def _decode(copy: str) -> User:

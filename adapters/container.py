@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 
 import redis
 import requests
@@ -40,8 +41,8 @@ class Container:
     ledger: MongoLedger
     callbacks: MongoCallbacks
     revocations: Revocations
-
     daraja: DarajaClient
+    users: CachedUsers  # the same as ctx.users; its ``identity`` is the cached read
 
     def gateway(self) -> DarajaClient:
         """One client per process: its HTTP connections and SecurityCredential are shared by
@@ -61,35 +62,27 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
     if create_indexes:
         ensure_indexes(db)
     client = connect_redis(settings.redis_url)
+    users = CachedUsers(MongoUsers(db), client)
     ledger = MongoLedger(db)
     ctx = Context(
-        users=CachedUsers(MongoUsers(db), client),
-        deals=MongoDeals(db),
-        payments=MongoPayments(db),
-        ledger=ledger,
-        clock=SystemClock(),
-        ids=ObjectIdFactory(),
-        tasks=tasks,
+        users=users, deals=MongoDeals(db), payments=MongoPayments(db), ledger=ledger,
+        clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
-        hasher=Argon2Hasher(),
-        payouts=MongoPayouts(db),
-        notifications=MongoNotifications(db),
-        fee_rate_bps=settings.fee_rate_bps,
-        stk_query_delays_s=settings.stk_query_delays_s,
+        hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
+        fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
         push_lost_after_s=push_lost_after_s(settings),
     )
-    daraja = DarajaClient(
-        settings, TokenCache(client, settings.mpesa_consumer_key), pooled_session(HTTP_POOL_SIZE)
-    )
-    return Container(
-        settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client), daraja
-    )
+    daraja = DarajaClient(settings, TokenCache(client, settings.mpesa_consumer_key),
+                          pooled_session(HTTP_POOL_SIZE))
+    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client),
+                     daraja, users)
 
 
 def pooled_session(size: int) -> requests.Session:
     """A requests session that keeps up to ``size`` connections to Daraja open, so a pool of
     that many threads never waits for a connection nor opens one per call."""
     session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # no state across calls
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, pool_block=False)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

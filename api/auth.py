@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from adapters.presenters import UserSchema
 from api import tokens
-from api.deps import ctx, current_user
+from api.deps import ctx, current_user, fresh_user
 from api.envelope import MessageSchema, envelope, ok
 from api.limits import auth_limit
 from api.schemas import LoginIn, LogoutIn, ProfileIn, RegisterIn, SessionOut, TokensOut
@@ -55,7 +55,7 @@ class Refresh(MethodView):
     @blp.response(200, envelope(TokensOut))
     def post(self) -> dict[str, Any]:
         """Send the refresh token as Bearer; get a new pair. The old one stops working."""
-        return ok(tokens.rotate(get_jwt(), current_user()))
+        return ok(tokens.rotate(get_jwt(), fresh_user()))
 
 
 @blp.route("/auth/logout")

@@ -11,7 +11,7 @@ from flask_jwt_extended import get_jwt_identity
 
 from adapters.container import Container
 from adapters.queue import CeleryTaskQueue
-from domain.errors import DomainError
+from domain.errors import DomainError, Unauthorized
 from domain.services import accounts
 from domain.services.context import Context
 from domain.users import User
@@ -32,6 +32,15 @@ def ctx() -> Context:
 
 
 def current_user() -> User:
+    """Who signed this request: from the identity cache (no password hash on it)."""
+    user = container().users.identity(str(get_jwt_identity()))
+    if user is None:
+        raise Unauthorized("the account no longer exists")
+    return user
+
+
+def fresh_user() -> User:
+    """The signed-in user read from MongoDB, for issuing tokens from what the record says now."""
     return accounts.current_user(ctx(), str(get_jwt_identity()))
 
 

@@ -40,9 +40,9 @@ def request_payment(
 ) -> Payment:
     """Record a payment attempt (``queued``) and enqueue its STK push; replays return it again.
 
-    The hot path reads the deal and writes three documents. A replay is found by the
-    payment's unique key when the insert collides, or, once the deal has moved on, before
-    refusing the request."""
+    The hot path reads the deal and its payments, and writes three documents. A replay is
+    found by the payment's unique key when the insert collides, or, once the deal has moved
+    on, before refusing the request."""
     deal = visible_deal(ctx, user, deal_id)
     deal.require_buyer(user.id, "pay for")
     refusal = _not_payable(ctx, deal)
@@ -79,10 +79,7 @@ def request_payment(
 def _not_payable(ctx: Context, deal: Deal) -> Conflict | None:
     if deal.status is not DealStatus.PENDING:
         return Conflict(f"a deal that is {deal.status.value} cannot be paid")
-    # A deal still at its first version was never asked to be paid (asking moves it on), so
-    # none of its payments can have succeeded: no need to look.
-    if deal.version > 1 and any(p.status is PaymentStatus.SUCCESS
-                                for p in ctx.payments.for_deal(deal.id)):
+    if any(p.status is PaymentStatus.SUCCESS for p in ctx.payments.for_deal(deal.id)):
         return Conflict("a payment for this deal has succeeded; the deal is being funded")
     return None
 
@@ -122,10 +119,12 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
         ctx.payments.save(claimed, expected_version=payment.version)  # one worker wins
         # Claim, then look: of two pushes to one phone racing here, at least one sees the
         # other's claim (looking first, both could see nothing and both send).
-        if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
-            ctx.payments.save(claimed.push_withdrawn(ctx.clock.now()),
-                              expected_version=claimed.version)
-            raise PhoneBusy("another prompt may still be open on this phone")
+        try:
+            if ctx.payments.open_push_to(payment.phone, payment.id) is not None:
+                raise PhoneBusy("another prompt may still be open on this phone")
+        except BaseException:  # busy, or the look failed: nothing was sent, say so
+            _withdraw_quietly(ctx, claimed)
+            raise
         payment, updated = claimed, _push(ctx, gateway, claimed)
     try:
         ctx.payments.save(updated, expected_version=payment.version)
@@ -136,6 +135,16 @@ def send_stk_push(ctx: Context, gateway: StkGateway, payment_id: str) -> Payment
     elif deal is not None:
         ctx.notifier.payment_changed(updated, deal)
     return updated
+
+
+def _withdraw_quietly(ctx: Context, claimed: Payment) -> None:
+    """Release a claim whose push was not sent. If even that fails, the claim stays and the
+    payment is treated as a push in doubt: safe (never pushed twice), only slower to close."""
+    try:
+        ctx.payments.save(claimed.push_withdrawn(ctx.clock.now()),
+                          expected_version=claimed.version)
+    except Exception:
+        pass
 
 
 def first_check_at(ctx: Context, now: datetime) -> datetime:

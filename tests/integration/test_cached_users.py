@@ -1,5 +1,5 @@
-"""The user cache on the real Redis and Mongo-wire server: hits skip MongoDB, and no stale copy
-can follow a write, even from a reader that raced it."""
+"""The identity cache on the real Redis and Mongo-wire server: hits skip MongoDB, no stale copy
+can follow a write, even from a reader that raced it, and no password hash is kept in Redis."""
 
 from __future__ import annotations
 
@@ -48,18 +48,21 @@ def test_a_second_read_comes_from_the_cache_whole(cache: CachedUsers,
                                                  stored: CountingUsers) -> None:
     user = _user()
     cache.add(user)
-    assert cache.get(user.id) == user
-    assert cache.get(user.id) == user  # equal in every field, datetimes with their zone
+    bare = dataclasses.replace(user, password_hash="")  # an identity never carries the hash
+    assert cache.identity(user.id) == bare
+    assert cache.identity(user.id) == bare  # equal in every field, datetimes with their zone
     assert stored.reads == 1
+    assert cache.get(user.id) == user  # the use cases' read: MongoDB, whole
+    assert stored.reads == 2
 
 
 def test_a_read_after_a_write_sees_the_write(cache: CachedUsers) -> None:
     user = _user()
     cache.add(user)
-    cache.get(user.id)
+    cache.identity(user.id)
     renamed = dataclasses.replace(user, first_name="Anne")
     cache.save(renamed)
-    assert cache.get(user.id) == renamed
+    assert cache.identity(user.id) == dataclasses.replace(renamed, password_hash="")
 
 
 def test_a_reader_that_raced_a_write_cannot_leave_a_stale_copy(cache: CachedUsers) -> None:
@@ -73,7 +76,7 @@ def test_a_reader_that_raced_a_write_cannot_leave_a_stale_copy(cache: CachedUser
     renamed = dataclasses.replace(user, first_name="Anne")
     cache.save(renamed)  # the writer, in between
     cache.fill(old, generation)  # the reader, late
-    assert cache.get(user.id) == renamed
+    assert cache.identity(user.id).first_name == "Anne"  # type: ignore[union-attr]
 
 
 def test_with_redis_unreachable_reads_go_to_mongodb(stored: CountingUsers) -> None:
@@ -82,6 +85,20 @@ def test_with_redis_unreachable_reads_go_to_mongodb(stored: CountingUsers) -> No
     cache = CachedUsers(stored, unreachable)
     user = _user("Bob")
     cache.add(user)
-    assert cache.get(user.id) == user
+    assert cache.identity(user.id) == dataclasses.replace(user, password_hash="")
     cache.save(dataclasses.replace(user, last_name="Seller"))  # the write still lands
-    assert cache.get(user.id).last_name == "Seller"  # type: ignore[union-attr]
+    assert cache.identity(user.id).last_name == "Seller"  # type: ignore[union-attr]
+
+
+def test_no_password_hash_reaches_redis_and_an_unreadable_copy_is_read_again(
+    cache: CachedUsers, stack: Stack, db: Database,
+) -> None:
+    user = _user("Cy")
+    cache.add(user)
+    cache.identity(user.id)
+    client = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+    keys = client.keys(f"{db.name}:user:*:v:*")
+    assert keys and all(user.password_hash not in (client.get(k) or "") for k in keys)
+    for key in keys:
+        client.set(key, '{"an older shape": true}', ex=60)
+    assert cache.identity(user.id) == dataclasses.replace(user, password_hash="")  # not a 500

@@ -103,10 +103,11 @@ def test_paying_for_a_deal_takes_few_round_trips(client: FlaskClient, counted: C
     deal = client.post("/api/transactions", headers=buyer, json=terms).json["data"]
     answer = _count(counted, paying)
     assert answer.status_code == 202, answer.json
-    # The deal read, then three writes: the payment, the deal's compare-and-set, its event.
-    # (The identity comes from Redis; a replay is looked up only when the insert collides.)
-    assert counted.mongo == ["find deals", "insert payments", "findAndModify deals",
-                             "insert deal_events"], counted.mongo
+    # The deal and its payments (none may have succeeded), then three writes: the payment, the
+    # deal's compare-and-set, its event. (The identity comes from Redis; a replay is looked up
+    # only when the insert collides.)
+    assert counted.mongo == ["find deals", "find payments", "insert payments",
+                             "findAndModify deals", "insert deal_events"], counted.mongo
     # The revocation check, the cached identity, the enqueue, one event for both parties.
     assert len(counted.redis) == 4, counted.redis
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -227,3 +228,36 @@ def test_payments_are_listed_and_shown_only_to_the_parties_and_admins(world: Wor
         payments.payments_of(world.ctx, stranger, deal.id)
     with pytest.raises(NotFound):
         payments.visible_payment(world.ctx, world.buyer, "no-such-payment")
+
+
+def test_a_deal_never_moved_on_is_not_paid_twice_when_its_payment_succeeded(
+    world: World,
+) -> None:
+    """The API died between inserting the payment and moving the deal on: the deal is still at
+    its first version, the janitor pushed the payment and the buyer paid. A second request must
+    see that success, not push again."""
+    deal = world.open_deal(1500)
+    other = world.request(world.open_deal(1500), "k0", "h0")  # a payment, to copy its shape
+    paid = dataclasses.replace(other, id="p-stranded", deal_id=deal.id, idempotency_key="k9",
+                               status=PaymentStatus.SUCCESS, receipt="RCPT0001")
+    world.fakes.payments.rows[paid.id] = paid  # its deal not funded yet (the sweep will)
+    assert world.fakes.deals.get(deal.id).version == 1  # type: ignore[union-attr]
+    with pytest.raises(Conflict, match="succeeded"):
+        world.request(deal, "k2", "h2")
+    assert world.fakes.tasks.stk_pushes == [other.id]  # nothing more pushed
+
+
+def test_a_failed_look_for_another_prompt_releases_the_claim(world: World) -> None:
+    """Nothing was sent: the retry must be free to push, not take the payment for a lost push."""
+    payment = world.request(world.open_deal(), "k1", "h1")
+
+    def down(phone: str, other_than: str) -> None:
+        raise ConnectionError("the database went away")
+
+    world.fakes.payments.open_push_to = down  # type: ignore[method-assign,assignment]
+    gateway = ScriptedGateway()
+    with pytest.raises(ConnectionError):
+        payments.send_stk_push(world.ctx, gateway, payment.id)
+    after = world.payment(payment.id)
+    assert gateway.pushed == [] and after.push_started_at is None
+    assert after.status is PaymentStatus.QUEUED and not after.outcome_unknown
