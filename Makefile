@@ -32,8 +32,9 @@ lint: $(STAMP) ## ruff, mypy and the import-linter contracts
 	$(BIN)/mypy domain adapters api workers
 	$(BIN)/lint-imports
 
-bench: $(STAMP) ## latency figures, printed beside a floor measured in the same run
-	$(BIN)/python -m bench.funding
+BENCH_ARGS ?=
+bench: $(STAMP) ## every figure beside its floor, one table, bench/results/latest.json (BENCH_ARGS=--quick)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

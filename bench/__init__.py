@@ -1,0 +1,1 @@
+"""Measurements: ``make bench`` (bench/run.py), explained in bench/README.md."""

@@ -1,0 +1,1 @@
+"""Small programs the bench runs beside the product: the floors and the inline baseline."""
