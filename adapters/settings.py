@@ -93,6 +93,10 @@ class Settings:
     payout_requeue_after_s: int = 60
     mpesa_connect_timeout_s: float = 5.0
     mpesa_read_timeout_s: float = 30.0
+    # The longest one call to a dependency may take, so that a request never waits on a
+    # hung one longer than 2 s in all (docs/operations.md, "When Redis or MongoDB is down").
+    mongo_timeout_s: float = 1.5  # one MongoDB operation: selection, connection, retry included
+    redis_timeout_s: float = 0.5  # one Redis command, or a connection to it (broker included)
     sentry_dsn: str | None = field(default=None, repr=False)
     release: str | None = None
     cors_origins: tuple[str, ...] = ()
@@ -162,6 +166,8 @@ class Settings:
             "mpesa_connect_timeout_s": env.float("MPESA_CONNECT_TIMEOUT_S",
                                                  d.mpesa_connect_timeout_s),
             "mpesa_read_timeout_s": env.float("MPESA_READ_TIMEOUT_S", d.mpesa_read_timeout_s),
+            "mongo_timeout_s": env.float("MONGO_TIMEOUT_S", d.mongo_timeout_s),
+            "redis_timeout_s": env.float("REDIS_TIMEOUT_S", d.redis_timeout_s),
             "sentry_dsn": env.str("SENTRY_DSN", None) or None,
             "release": env.str("RELEASE", None) or None,
             "cors_origins": tuple(env.list("CORS_ORIGINS", [])),
@@ -187,6 +193,10 @@ class Settings:
                            + " are not IP addresses or CIDR networks")
         if self.trusted_proxy_hops < 0:
             reasons.append("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
+        for name, value in (("MONGO_TIMEOUT_S", self.mongo_timeout_s),
+                            ("REDIS_TIMEOUT_S", self.redis_timeout_s)):
+            if not value > 0:
+                reasons.append(f"{name} must be a number of seconds above 0")
         if not self.is_production:
             return reasons
         weak = weak_callback_token(self.mpesa_callback_token)

@@ -109,3 +109,25 @@ def test_trusted_proxy_hops_is_read_and_may_not_be_negative(
     production.setenv("TRUSTED_PROXY_HOPS", "2")
     assert Settings.from_env().trusted_proxy_hops == 2
     assert "TRUSTED_PROXY_HOPS" in _refusal(production, TRUSTED_PROXY_HOPS="-1")
+
+
+def test_dependency_timeouts_default_to_bounds_that_keep_a_request_under_two_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MONGO_TIMEOUT_S", "REDIS_TIMEOUT_S"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+    # A request with Redis hung pays the rate limiter's half timeout and one Redis call; with
+    # MongoDB hung, one Mongo operation (docs/operations.md, "When Redis or MongoDB is down").
+    assert settings.redis_timeout_s * 1.5 < 2.0 and settings.mongo_timeout_s < 2.0
+
+
+def test_dependency_timeouts_are_read_and_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MONGO_TIMEOUT_S", "3")
+    monkeypatch.setenv("REDIS_TIMEOUT_S", "0.25")
+    settings = Settings.from_env()
+    assert (settings.mongo_timeout_s, settings.redis_timeout_s) == (3.0, 0.25)
+    assert "REDIS_TIMEOUT_S" in _refusal(monkeypatch, REDIS_TIMEOUT_S="0")
+    assert "MONGO_TIMEOUT_S" in _refusal(monkeypatch, MONGO_TIMEOUT_S="-1")
