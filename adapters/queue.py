@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as NotYet
 
 from celery import Celery
 
 log = logging.getLogger(__name__)
+
+BACKGROUND_SENDERS = 4  # threads sending what a caller would not wait for (callbacks' tasks)
+BACKGROUND_BACKLOG = 256  # sends waiting for them at most; beyond, they are left to the janitor
 
 REQUEST_STK_PUSH = "payments.request_stk_push"
 QUERY_STK = "payments.query_stk"
@@ -24,16 +30,59 @@ REQUEUE_CALLBACKS = "callbacks.requeue_stale"
 class CeleryTaskQueue:
     """Best-effort enqueueing. The record is already written when we enqueue, so a broker
     outage is logged and left to the janitor, which re-enqueues whatever stays unprocessed
-    (queued payments and payouts, received callbacks: docs/reconciliation.md)."""
+    (queued payments and payouts, received callbacks: docs/reconciliation.md).
+
+    One send is one attempt, never retried here: with the broker's socket timeouts
+    (REDIS_TIMEOUT_S, adapters/celery_factory.py) a hung Redis costs the caller one timeout,
+    not Celery's default four attempts and their reconnections."""
 
     def __init__(self, app: Celery) -> None:
         self._app = app
+        self._background: ThreadPoolExecutor | None = None
+        self._backlog = threading.BoundedSemaphore(BACKGROUND_BACKLOG)
+        self._starting = threading.Lock()
 
-    def _send(self, name: str, args: list[str], countdown: int | None = None) -> None:
+    def _send(self, name: str, args: list[str], countdown: int | None = None) -> bool:
         try:
-            self._app.send_task(name, args=args, countdown=countdown)
+            self._app.send_task(name, args=args, countdown=countdown, retry=False)
+            return True
         except Exception:  # the broker is down; the janitor will find the record
-            log.exception("could not enqueue", extra={"task": name, "args": args})
+            log.exception("could not enqueue", extra={"task": name, "task_args": args})
+            return False
+
+    def process_callback_within(self, callback_id: str, wait_s: float) -> bool:
+        """Enqueue a stored callback's processing, waiting for the broker ``wait_s`` at
+        most: True if it was enqueued by then. Otherwise the send goes on in the background
+        (a callback processed twice is a no-op) and the caller answers M-Pesa anyway; one that
+        fails is left to the janitor."""
+        if not self._backlog.acquire(blocking=False):
+            log.error("could not enqueue: too many sends wait for the broker",
+                      extra={"task": PROCESS_CALLBACK, "task_args": [callback_id]})
+            return False
+        try:
+            sent = self._senders().submit(self._send_released, PROCESS_CALLBACK, [callback_id])
+        except RuntimeError:  # the process is shutting down
+            self._backlog.release()
+            return False
+        try:
+            return sent.result(timeout=wait_s)
+        except NotYet:
+            log.warning("the broker is slow; enqueueing the callback in the background",
+                        extra={"callback": callback_id, "waited_s": wait_s})
+            return False
+
+    def _send_released(self, name: str, args: list[str]) -> bool:
+        try:
+            return self._send(name, args)
+        finally:
+            self._backlog.release()
+
+    def _senders(self) -> ThreadPoolExecutor:
+        with self._starting:  # made on first use: never before a fork
+            if self._background is None:
+                self._background = ThreadPoolExecutor(BACKGROUND_SENDERS,
+                                                      thread_name_prefix="enqueue")
+            return self._background
 
     def request_stk_push(self, payment_id: str) -> None:
         self._send(REQUEST_STK_PUSH, [payment_id])
@@ -51,6 +100,6 @@ class CeleryTaskQueue:
         self._send(QUERY_PAYOUT_STATUS, [payout_id], delay_s or None)
 
     def ping(self) -> None:
-        """Raise unless the broker accepts a connection."""
+        """Raise unless the broker accepts a connection (one try, within its socket timeouts)."""
         with self._app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
+            connection.ensure_connection(max_retries=0)
