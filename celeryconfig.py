@@ -21,6 +21,7 @@ broker_connection_retry_on_startup = True
 # Every run and every retry countdown stays far below the visibility timeout, so a
 # message is never handed to a second worker while the first still works on it.
 visibility_timeout = 3600
+# adapters/celery_factory.py adds the socket timeouts (REDIS_TIMEOUT_S): no publish waits for ever.
 broker_transport_options = {"visibility_timeout": visibility_timeout}
 # Enforced by prefork only: the threads pools ignore them, and every Daraja, MongoDB and
 # Redis call's own timeout bounds a task instead.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 import sentry_sdk
-from flask_socketio import SocketIO
+from socketio import RedisManager
 
 from adapters.presenters import present_deal, present_notification, present_payment
+from adapters.redis_store import DEFAULT_TIMEOUT_S, client_options
 from domain.deals import Deal
 from domain.money import CURRENCY
 from domain.notifications import Notification
@@ -20,11 +23,34 @@ def room(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+QUIET_AFTER_FAILURE_S = 5.0
+
+
+class _Publisher(RedisManager):  # type: ignore[misc]
+    """Socket.IO's Redis message queue, write-only, with bounded Redis calls. A publish that
+    fails (python-socketio tries twice, then gives up and logs) makes the next ones be dropped
+    for ``QUIET_AFTER_FAILURE_S``: with Redis hung, each emit would otherwise cost two timeouts."""
+
+    def __init__(self, url: str, channel: str, timeout_s: float) -> None:
+        super().__init__(url, channel=channel, write_only=True,
+                         redis_options=client_options(timeout_s))
+        self._quiet_until = 0.0
+
+    def _publish(self, data: Any) -> Any:
+        if time.monotonic() < self._quiet_until:
+            return None
+        published = super()._publish(data)
+        if published is None:  # gave up
+            self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        return published
+
+
 class SocketNotifier:
     """Write-only: any process (API or worker) can emit; delivery is at most once."""
 
-    def __init__(self, redis_url: str, channel: str) -> None:
-        self._io = SocketIO(message_queue=redis_url, channel=channel)
+    def __init__(self, redis_url: str, channel: str,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self._io = _Publisher(redis_url, channel, timeout_s)
 
     def deal_changed(self, deal: Deal, event: str) -> None:
         self._emit(event, present_deal(deal), deal.buyer_id, deal.seller_id)

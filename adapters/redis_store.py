@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
+from adapters.settings import Settings
+
+DEFAULT_TIMEOUT_S = Settings.redis_timeout_s
 
 
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5,
-                                socket_connect_timeout=5, health_check_interval=30)
+def client_options(timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    """Options for every Redis client we make (ours, the rate limiter's, Socket.IO's): a
+    command or a connection that takes longer than ``timeout_s`` fails with a Redis error
+    instead of holding the caller. A dropped connection (a restarted server) is retried once,
+    at once; a timeout is not retried: a hung server would only make us wait twice as long
+    (redis-py retries both ten times by default)."""
+    return {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s,
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))}
+
+
+def connect(url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
+                                **client_options(timeout_s))
 
 
 class TokenCache:

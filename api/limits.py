@@ -6,6 +6,9 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from adapters.redis_store import client_options
+from adapters.settings import Settings
+
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
@@ -21,6 +24,11 @@ def _auth_limit_value() -> str:
 
 
 def init(app: Flask, storage_uri: str, default: str, enabled: bool, auth: str) -> None:
+    """Limits on Redis. Their Redis calls get half of REDIS_TIMEOUT_S (the settings of the
+    container built for ``app``): a hung Redis then costs a request that much once, and the
+    limits go on in memory (below) while it stays away."""
+    escrow = app.extensions.get("escrow")
+    settings = escrow.settings if escrow is not None else Settings()
     app.config.update(
         RATELIMIT_STORAGE_URI=storage_uri, RATELIMIT_DEFAULT=default,
         RATELIMIT_ENABLED=enabled, RATELIMIT_HEADERS_ENABLED=True,
@@ -29,7 +37,7 @@ def init(app: Flask, storage_uri: str, default: str, enabled: bool, auth: str) -
         # memory, and Redis is tried again with backoff. No RATELIMIT_IN_MEMORY_FALLBACK list:
         # flask-limiter would apply it to every route instead, exempt ones included.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2},
+        RATELIMIT_STORAGE_OPTIONS=client_options(settings.redis_timeout_s / 2),
         RATELIMIT_SWALLOW_ERRORS=True,  # any other limiter failure must not fail the request
     )
     limiter.init_app(app)

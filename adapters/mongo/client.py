@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.database import Database
+
+from adapters.settings import Settings
 
 Doc = dict[str, Any]  # a BSON document as pymongo returns it
 
@@ -69,15 +73,29 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def connect(url: str, db_name: str) -> Database[Doc]:
-    """A database handle; datetimes come back timezone-aware (UTC)."""
+DEFAULT_TIMEOUT_S = Settings.mongo_timeout_s  # the most one operation may take, in all
+MONITOR_TIMEOUT_MS = 5_000  # the background monitor's connection and heartbeat, never a request's
+INDEX_BUILD_TIMEOUT_S = 600  # building an index on a large collection takes long, once
+
+
+def connect(url: str, db_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Database[Doc]:
+    """A database handle; datetimes come back timezone-aware (UTC).
+
+    Every operation is bounded by ``timeout_s`` in all: server selection, taking or opening a
+    connection, the round trip and pymongo's own retry (``timeoutMS``, client-side operation
+    timeout). A hung or unreachable server fails the call with a timeout error
+    (``exc.timeout`` true) instead of holding the caller. Options in ``url`` win."""
+    options: dict[str, Any] = {"timeoutMS": int(timeout_s * 1000),
+                               "connectTimeoutMS": MONITOR_TIMEOUT_MS}
+    given = {key.lower() for key in parse_qs(urlsplit(url).query)}
     client: MongoClient[Doc] = MongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000,
-        appname="escrow",
+        url, tz_aware=True, appname="escrow",
+        **{key: value for key, value in options.items() if key.lower() not in given},
     )
     return client[db_name]
 
 
 def ensure_indexes(db: Database[Doc]) -> None:
-    for collection, models in INDEXES.items():
-        db[collection].create_indexes(models)
+    with pymongo.timeout(INDEX_BUILD_TIMEOUT_S):
+        for collection, models in INDEXES.items():
+            db[collection].create_indexes(models)
