@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask, g
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
-from pymongo.errors import ConnectionFailure
+from kombu.exceptions import OperationalError as BrokerError
+from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
@@ -21,9 +22,12 @@ DOMAIN_STATUS = {
     "VALIDATION_ERROR": 422, "NOT_FOUND": 404, "FORBIDDEN": 403, "UNAUTHORIZED": 401,
     "CONFLICT": 409, "IDEMPOTENCY_MISMATCH": 422, "BAD_REQUEST": 400,
 }
-# A dependency we cannot reach: 503, "try again", never a 500. ConnectionFailure covers pymongo's
-# AutoReconnect, NetworkTimeout and ServerSelectionTimeoutError.
-UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, ConnectionFailure)
+# A dependency we cannot reach, or that did not answer in time: 503, "try again", never a 500.
+# Every Redis error; pymongo's ConnectionFailure family (AutoReconnect, NetworkTimeout,
+# ServerSelectionTimeoutError, WaitQueueTimeoutError, an operation cancelled when the pool is
+# cleared) and any other pymongo error that is a timeout (``exc.timeout``: ExecutionTimeout
+# when the operation's time ran out, WTimeoutError); the broker refusing a task.
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, PyMongoError, BrokerError)
 RETRY_AFTER_S = 5
 HTTP_CODES = {
     400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
@@ -69,13 +73,31 @@ class EnvelopeApi(Api):  # type: ignore[misc]
         return resp, code
 
 
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """The dependency ``exc`` says is unreachable or too slow, or None if it says no such thing."""
+    if isinstance(exc, RedisError):
+        return "redis"
+    if isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout):
+        return "mongo"
+    if isinstance(exc, BrokerError):
+        return "broker"
+    return None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> ResponseReturnValue:
         return error(DOMAIN_STATUS.get(exc.code, 400), exc.code, exc.message, exc.details)
 
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        return error(500, "INTERNAL_ERROR", "something went wrong on our side")
+
     def _unavailable(exc: Exception) -> ResponseReturnValue:
-        dependency = "redis" if isinstance(exc, RedisError) else "mongo"
+        dependency = unavailable_dependency(exc)
+        if dependency is None:  # a pymongo error that is ours (a bad query, a duplicate key)
+            return _unexpected(exc)
         log.error("a dependency is unavailable", extra={
             "request_id": g.get("request_id"), "dependency": dependency,
             "error": type(exc).__name__})
@@ -86,8 +108,3 @@ def register(app: Flask) -> None:
 
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, _unavailable)
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> ResponseReturnValue:
-        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-        return error(500, "INTERNAL_ERROR", "something went wrong on our side")

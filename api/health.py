@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
@@ -14,6 +16,7 @@ from api.envelope import ok
 from api.limits import limiter
 
 blp = Blueprint("operations", __name__, url_prefix="/api", description="Health and readiness")
+READY_WITHIN_S = 1.0  # each dependency must answer its ping within this (they are asked at once)
 
 
 @blp.route("/health")
@@ -30,18 +33,34 @@ class Ready(MethodView):
     decorators = [limiter.exempt]
 
     def get(self) -> ResponseReturnValue:
-        """MongoDB, Redis and the Celery broker answer; 503 if any does not."""
-        c = container()
-        checks: dict[str, Any] = {}
-        for name, probe in (("mongo", lambda: c.db.command("ping")),
-                            ("redis", c.redis.ping),
-                            ("broker", lambda: broker().ping())):
-            try:
-                probe()
-                checks[name] = "ok"
-            except Exception as exc:  # readiness reports, it does not raise
-                checks[name] = f"down: {type(exc).__name__}"
+        """MongoDB, Redis and the Celery broker answer; 503 if any does not, naming it."""
+        c, queue = container(), broker()
+        checks = check_all({"mongo": lambda: c.db.command("ping"), "redis": c.redis.ping,
+                            "broker": queue.ping}, READY_WITHIN_S)
         ready = all(v == "ok" for v in checks.values())
         body = ok({"status": "ready" if ready else "not ready", "checks": checks})
         body["success"] = ready
         return jsonify(body), 200 if ready else 503
+
+
+def check_all(probes: dict[str, Callable[[], object]], within_s: float) -> dict[str, str]:
+    """Run every probe at once, each in its own thread, and wait ``within_s`` at most: "ok",
+    "down: <error>", or "down: no answer within …" for one still hanging (its thread ends
+    with its client's own timeout)."""
+    checks = {name: f"down: no answer within {within_s:g} s" for name in probes}
+
+    def run(name: str, probe: Callable[[], object]) -> None:
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:  # readiness reports, it does not raise
+            checks[name] = f"down: {type(exc).__name__}"
+
+    threads = [threading.Thread(target=run, args=item, daemon=True, name=f"ready-{item[0]}")
+               for item in probes.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + within_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return dict(checks)
