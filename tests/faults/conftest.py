@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -30,3 +32,27 @@ def faulty_stack() -> Iterator[Stack]:
         yield running
     finally:
         running.close()
+
+
+# What each fault scenario did and what came of it (deals, faults injected, outcomes): printed
+# at the end of the run and kept in pytest's cache (`.pytest_cache/v/faults/figures`), the
+# source of the figures in docs/reliability.md.
+FIGURES: dict[str, dict[str, object]] = {}
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[..., None]:
+    def record(**figures: object) -> None:
+        FIGURES[request.node.name] = figures
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("fault scenarios: deals, faults injected, outcomes")
+    for name, figures in FIGURES.items():
+        terminalreporter.write_line(f"{name}: {json.dumps(figures)}")
+    if getattr(config, "cache", None) is not None:
+        config.cache.set("faults/figures", FIGURES)
