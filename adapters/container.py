@@ -51,10 +51,12 @@ class Container:
 
 
 def push_lost_after_s(settings: Settings) -> int:
-    """Longer than the slowest push can take: a token fetch and two sends (the second after
-    an invalid-token answer), each up to the connect and read timeouts, plus a margin."""
+    """Longer than the slowest push can take: twice (the second after an invalid-token answer)
+    a wait for another worker's token fetch, a fetch and a send, each call up to the connect
+    and read timeouts, plus a margin. (The threads pools enforce no task time limit: this sum
+    is what bounds a push.)"""
     one_call = settings.mpesa_connect_timeout_s + settings.mpesa_read_timeout_s
-    return int(3 * one_call) + 15
+    return int(2 * (TokenCache.LOCK_WAIT_S + 2 * one_call)) + 15
 
 
 def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> Container:

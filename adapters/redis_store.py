@@ -35,6 +35,7 @@ class TokenCache:
     """One OAuth token per consumer key for every worker process, refreshed before expiry."""
 
     MARGIN_S = 120  # refresh this long before Daraja's stated expiry
+    LOCK_WAIT_S = 30  # the longest a caller waits for another's fetch (and holds the lock)
 
     def __init__(self, client: redis.Redis, consumer_key: str) -> None:
         self._r = client
@@ -46,7 +47,8 @@ class TokenCache:
         token = self._r.get(self._key)
         if token:
             return str(token)
-        with self._r.lock(self._key + ":lock", timeout=30, blocking_timeout=30):
+        with self._r.lock(self._key + ":lock", timeout=self.LOCK_WAIT_S,
+                          blocking_timeout=self.LOCK_WAIT_S):
             token = self._r.get(self._key)  # another process may have fetched it meanwhile
             if token:
                 return str(token)

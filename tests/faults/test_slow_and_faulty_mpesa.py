@@ -68,10 +68,10 @@ def test_a_worker_killed_mid_push_still_ends_the_payment_once(slow_stack: Stack)
                what="the push to be on the wire")  # Daraja takes 3 s to answer it
     slow_stack.kill("worker-payments")
     slow_stack.start_worker()
-    later = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    later = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()  # past push_lost_after_s
 
     def settled() -> Any:
-        run_task(slow_stack, "payments.reconcile", now=later)  # beat, a little later
+        run_task(slow_stack, "payments.reconcile", now=later)  # beat, later
         found = buyer.data("GET", f"/api/payments/{payment['id']}")
         return found if found["status"] == "success" else None
 
