@@ -51,6 +51,7 @@ class Load:
     deals: int
     clients: int = 6
     phone: Callable[[int], str] = lambda _: fresh_phone()
+    open_first: bool = False  # open every deal before paying any: a fault then meets only pays
     orders: list[Order] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)  # "pay 202", "open 503", "pay error"…
     slowest_s: float = 0.0
@@ -60,11 +61,21 @@ class Load:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> Load:
+        """Start the clients; with ``open_first``, once they have opened every deal."""
+        if self.open_first:
+            self._run(self._open)
+            for thread in self._threads:
+                thread.join(GIVE_UP_AFTER_S + 30)
+            assert not self.errors, self.errors[:5]
+            self._next, self._threads = 0, []
+        self._run(self._open_and_pay)
+        return self
+
+    def _run(self, step: Callable[[Order], None]) -> None:
         for _ in range(self.clients):
-            thread = threading.Thread(target=self._client, daemon=True)
+            thread = threading.Thread(target=self._client, args=(step,), daemon=True)
             thread.start()
             self._threads.append(thread)
-        return self
 
     def paid(self) -> int:
         with self._lock:
@@ -85,25 +96,29 @@ class Load:
                 "resends": sum(max(0, o.sends - 1) for o in self.orders),
                 "slowest answer s": round(self.slowest_s, 2)}
 
-    def _take(self) -> int | None:
+    def _take(self) -> Order | None:
+        """The next order to work on (made on first use), or None when all are taken."""
         with self._lock:
             if self._next >= self.deals:
                 return None
-            self._next += 1
-            return self._next - 1
+            index, self._next = self._next, self._next + 1
+            if index == len(self.orders):
+                self.orders.append(Order(self.buyers[index % len(self.buyers)],
+                                         self.phone(index), amount=100 + index))
+            return self.orders[index]
 
-    def _client(self) -> None:
-        while (index := self._take()) is not None:
-            buyer = self.buyers[index % len(self.buyers)]
-            order = Order(buyer, self.phone(index), amount=100 + index)
-            with self._lock:
-                self.orders.append(order)
+    def _client(self, step: Callable[[Order], None]) -> None:
+        while (order := self._take()) is not None:
             try:
-                self._open(order)
-                self._pay(order)
+                step(order)
             except Exception as exc:  # reported by wait(): the load itself must not die quietly
                 with self._lock:
                     self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _open_and_pay(self, order: Order) -> None:
+        if order.deal_id is None:
+            self._open(order)
+        self._pay(order)
 
     def _send(self, what: str, call: Callable[[], requests.Response]) -> requests.Response | None:
         started = time.perf_counter()

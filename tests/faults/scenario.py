@@ -19,14 +19,15 @@ DEALS = 50
 def under_load(stack: Stack, fault: Callable[[Load], dict[str, Any]], deals: int = DEALS,
                phone: Callable[[int], str] = lambda _: fresh_phone(), beats: int = 1,
                allowed_flags: frozenset[str] = frozenset(),
-               settle_timeout: float = 90.0) -> dict[str, Any]:
-    """``deals`` deals opened and paid by six clients; ``fault`` runs once a quarter of them
-    are paid, while the rest go on. Then the janitor (``beats`` copies of each round) settles
-    everything, and the invariants are checked over the whole database."""
+               settle_timeout: float = 90.0, open_first: bool = False) -> dict[str, Any]:
+    """``deals`` deals opened and paid by six clients (with ``open_first``, all opened before
+    any is paid); ``fault`` runs once a quarter of them are paid, while the rest go on. Then
+    the janitor (``beats`` copies of each round) settles everything, and the invariants are
+    checked over the whole database."""
     seller = register(stack, "seller")
     buyers = [register(stack, "buyer") for _ in range(4)]
     since = datetime.now(UTC)
-    load = Load(stack, buyers, seller, deals, phone=phone).start()
+    load = Load(stack, buyers, seller, deals, phone=phone, open_first=open_first).start()
     wait_until(lambda: load.paid() >= deals // 4, timeout=60, what="the load to be under way")
     revived: list[str] = []
     try:
