@@ -95,7 +95,7 @@ class Settings:
     mpesa_read_timeout_s: float = 30.0
     # The longest one call to a dependency may take, so that a request never waits on a
     # hung one longer than 2 s in all (docs/operations.md, "When Redis or MongoDB is down").
-    mongo_timeout_s: float = 1.5  # one MongoDB operation: selection, connection, retry included
+    mongo_timeout_s: float = 1.0  # one MongoDB operation: selection, connection, retry included
     redis_timeout_s: float = 0.5  # one Redis command, or a connection to it (broker included)
     sentry_dsn: str | None = field(default=None, repr=False)
     release: str | None = None
