@@ -27,7 +27,7 @@ def ingest(stack: Stack, load: str, people: People, phones: Phones, seconds: flo
            rounds: int) -> dict[str, Any]:
     for pool in WORKER_POOLS:
         stack.stop(f"worker-{pool}")
-    calibration = _round(stack, load, people, phones, CALIBRATION_S, 800, "calibration")
+    calibration = _round(stack, load, people, phones, CALIBRATION_S, 400, "calibration")
     rate = max(calibration.load.ok_per_second, 50.0)
     runs = []
     for n in range(rounds):

@@ -99,7 +99,9 @@ def _end_to_end(e: dict[str, Any], b: dict[str, Any], options: dict[str, Any]) -
     latencies = sorted(e, key=int)
     lines = ["", f"End to end: {options['deals']:,} deals a round from wrk at 32 connections, "
              f"{options['buyers']} buyers listening, callback {options['callback_delay_ms']} ms "
-             "after the prompt",
+             "after the prompt, "
+             + ("rounds accumulate" if options.get("accumulate") else "each round on an emptied "
+                "database"),
              _row("provider latency (SANDBOX_LATENCY_MS)", *[f"{int(x):,} ms" for x in latencies])]
     lines += [_row(label, *[_cell(e[x][key]) for x in latencies]) for label, key in E2E_ROWS]
     if b:

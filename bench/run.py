@@ -38,14 +38,17 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--deals", type=int, default=1000, help="end-to-end deals a round (1000)")
     p.add_argument("--rounds", type=int, default=3, help="rounds of every figure (3)")
-    p.add_argument("--seconds", type=float, default=10,
-                   help="length of a floor, ingest or baseline round (10)")
+    p.add_argument("--seconds", type=float, default=8,
+                   help="length of a floor, ingest or baseline round (8)")
     p.add_argument("--latencies", default="0,300,2000",
                    help="SANDBOX_LATENCY_MS values, comma-separated (0,300,2000)")
     p.add_argument("--buyers", type=int, default=8, help="buyers, each listening (8)")
-    p.add_argument("--celery-tasks", type=int, default=2000, help="no-op tasks a round (2000)")
+    p.add_argument("--celery-tasks", type=int, default=1000, help="no-op tasks a round (1000)")
     p.add_argument("--inserts", type=int, default=2000, help="Mongo inserts a round (2000)")
     p.add_argument("--idle-deals", type=int, default=20, help="one-at-a-time deals (20)")
+    p.add_argument("--accumulate", action="store_true",
+                   help="end-to-end rounds keep the earlier rounds' deals (by default each "
+                        "round starts from an empty database but for the users)")
     p.add_argument("--only", default=",".join(PHASES), help=f"phases to run ({','.join(PHASES)})")
     p.add_argument("--quick", action="store_true",
                    help="a small run: 150 deals, 1 round, 3 s rounds; writes quick.json")
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": _machine(load), "layout": layout.describe(),
         "options": {"deals": args.deals, "rounds": args.rounds, "seconds": args.seconds,
                     "latencies_ms": args.latency_list, "buyers": args.buyers,
+                    "accumulate": args.accumulate,
                     "callback_delay_ms": CALLBACK_DELAY_MS, "connections": ingest.CONNECTIONS},
     }
     peaks: dict[str, dict[str, float]] = {}
@@ -128,7 +132,7 @@ def _end_to_end(args: argparse.Namespace, load: str, layout: Layout, latency: in
                                    "callback_delay_ms": CALLBACK_DELAY_MS}
             _say(f"end to end at {latency} ms: {args.rounds} × {args.deals} deals")
             results.setdefault("end_to_end", {})[str(latency)] = endtoend.end_to_end(
-                stack, load, people, phones, ears, args.deals, args.rounds)
+                stack, load, people, phones, ears, args.deals, args.rounds, args.accumulate)
         finally:
             ears.close()
         _say(f"inline baseline at {latency} ms")
