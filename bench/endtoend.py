@@ -22,7 +22,7 @@ from tests.helpers import database
 from tests.stack import Stack
 
 CONNECTIONS = 32
-STALL_S = 30  # no deal heard funded for this long: the round ends with what it has
+STALL_S = 15  # no deal heard funded for this long: the round ends with what it has
 
 
 class Ears:
