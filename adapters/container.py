@@ -60,16 +60,17 @@ def push_lost_after_s(settings: Settings) -> int:
 
 
 def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> Container:
-    db = connect(settings.mongo_url, settings.mongo_db)
+    db = connect(settings.mongo_url, settings.mongo_db, settings.mongo_timeout_s)
     if create_indexes:
         ensure_indexes(db)
-    client = connect_redis(settings.redis_url)
+    client = connect_redis(settings.redis_url, settings.redis_timeout_s)
     users = CachedUsers(MongoUsers(db), client)
     ledger = MongoLedger(db)
     ctx = Context(
         users=users, deals=MongoDeals(db), payments=MongoPayments(db), ledger=ledger,
         clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
-        notifier=SocketNotifier(settings.redis_url, settings.socketio_channel),
+        notifier=SocketNotifier(settings.redis_url, settings.socketio_channel,
+                                settings.redis_timeout_s),
         hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
         fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
         push_lost_after_s=push_lost_after_s(settings),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from celery import Task
-from pymongo.errors import AutoReconnect
+from pymongo.errors import AutoReconnect, ExecutionTimeout, WaitQueueTimeoutError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -21,9 +21,11 @@ from workers.celery_app import app, settings
 
 RETRY = {
     # Named transient failures only: M-Pesa not reached, a lost compare-and-set, a broker,
-    # Redis or Mongo connection that dropped (AutoReconnect covers a network timeout).
+    # Redis or Mongo connection that dropped or timed out (AutoReconnect covers a network
+    # timeout; MONGO_TIMEOUT_S's operation deadline raises ExecutionTimeout or a pool wait).
     "autoretry_for": (GatewayUnavailable, ConcurrencyError, ConnectionError,
-                      RedisConnectionError, RedisTimeoutError, AutoReconnect),
+                      RedisConnectionError, RedisTimeoutError, AutoReconnect, ExecutionTimeout,
+                      WaitQueueTimeoutError),
     "retry_backoff": 2,  # 2, 4, 8 … seconds, drawn at random below that (jitter)
     "retry_backoff_max": 300,  # far below the broker's visibility timeout
     "retry_jitter": True,
