@@ -22,7 +22,7 @@ from tests.helpers import database
 from tests.stack import Stack
 
 CONNECTIONS = 32
-STALL_S = 15  # no deal heard funded for this long: the round ends with what it has
+STALL_S = 10  # no deal heard funded for this long: the round ends with what it has
 
 
 class Ears:
@@ -93,6 +93,7 @@ def load_round(stack: Stack, load: str, people: People, phones: Phones, ears: Ea
     elapsed = max(funded.values(), default=started + 1) - started
     spans = _spans(funded, arrivals(stack, ids))
     return {"deals": count, "funded": len(funded), "pay_errors": paid.load.bad,
+            "pay_statuses": paid.load.statuses,
             "funded_per_s": len(funded) / elapsed, "pays_per_s": paid.ok_per_second,
             "cores_busy": round(sum(cpu.values()) * len(funded) / 1000 / elapsed, 2),
             "cpu_ms_per_deal": cpu, **spans}

@@ -8,6 +8,8 @@ the round, untimed, as many as a short calibration run says the round will use."
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,10 +45,18 @@ def ingest(stack: Stack, load: str, people: People, phones: Phones, seconds: flo
     return {"requests_per_s": figure([r.ok_per_second for r in loads], "req/s"),
             "p50_ms": figure([r.p50_ms for r in loads], "ms"),
             "p99_ms": figure([r.p99_ms for r in loads], "ms"),
-            "errors": sum(r.bad for r in loads), "seconds": seconds,
+            "errors": sum(r.bad for r in loads), "statuses": _merged(r.statuses for r in loads),
+            "seconds": seconds,
             "requests": sum(r.requests for r in loads),
             "cpu_ms_per_request": sorted(runs, key=lambda r: r.load.ok_per_second)[
                 len(runs) // 2].cpu_ms}  # of the median round
+
+
+def _merged(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for count in counts:
+        total.update(count)
+    return dict(total)
 
 
 @dataclass(frozen=True)

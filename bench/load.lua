@@ -11,7 +11,8 @@
 --       as ok (the LPUSH floor answers 202, the inline baseline 200). With COUNT, prints
 --       "all answered <ok>" once COUNT requests are answered (it goes on sending until stopped).
 --
--- done() prints one JSON line: requests, duration_us, ok, bad, exhausted, p50_us, p99_us.
+-- done() prints one JSON line: requests, duration_us, ok, bad, exhausted, p50_us, p99_us,
+-- statuses (answers by HTTP status, fillers left out) and socket_errors.
 
 local threads = {}
 
@@ -21,7 +22,7 @@ function setup(thread)
 end
 
 local mode, deals, next_deal, answered, phone, verified, count = nil, {}, 0, 0, 0, false, nil
-ok, bad, exhausted, expect = 0, 0, 0, 202
+ok, bad, exhausted, expect, statuses = 0, 0, 0, 202, {}
 
 function init(args)
   mode = args[1]
@@ -65,6 +66,7 @@ function response(status, headers, body)
     return  -- a filler's answer (GET /api/health)
   end
   if status == expect then ok = ok + 1 else bad = bad + 1 end
+  statuses[status] = (statuses[status] or 0) + 1
   answered = answered + 1
   if answered == count then
     io.write("all answered " .. ok .. "\n")
@@ -77,11 +79,20 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     for name in pairs(totals) do totals[name] = totals[name] + thread:get(name) end
   end
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      counts[status] = (counts[status] or 0) + n
+    end
+  end
+  local listed = {}
+  for status, n in pairs(counts) do table.insert(listed, string.format('"%d": %d', status, n)) end
   local e = summary.errors
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "exhausted": %d, ' ..
-    '"p50_us": %d, "p99_us": %d}\n',
+    '"p50_us": %d, "p99_us": %d, "statuses": {%s}, "socket_errors": %d}\n',
     summary.requests, summary.duration, totals.ok,
     totals.bad + e.connect + e.read + e.write + e.timeout, totals.exhausted,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), table.concat(listed, ", "),
+    e.connect + e.read + e.write + e.timeout))
 end

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-LABEL = 50
-CELL = 22
+LABEL = 45
+CELL = 25
 MET = {True: "met", False: "NOT MET", None: "not measured"}
 
 
@@ -43,6 +45,8 @@ def _header(r: dict[str, Any]) -> list[str]:
     m, o = r["machine"], r["options"]
     dirty = f" (+ {len(r['dirty'])} uncommitted paths)" if r["dirty"] else ""
     rounds = "1 round" if o["rounds"] == 1 else f"{o['rounds']} rounds [lowest–highest round]"
+    e2e = o.get("e2e_rounds", o["rounds"])
+    rounds += f", end to end over {e2e} round{'s' if e2e != 1 else ''}"
     return [f"make bench  {r['started_at']}  commit {r['commit'][:10]}{dirty}  "
             f"{r['duration_s'] / 60:.1f} min",
             f"{m['cpus']} CPUs ({m['cpu']}), load average {m['load_before']} before, "
@@ -58,9 +62,9 @@ def _floors(f: dict[str, Any] | None) -> list[str]:
     lines = ["", "Floors (same run)",
              _row("bare Flask LPUSH (API's gunicorn, 32 conns)",
                   _cell(lpush["requests_per_s"], " req/s"), f"p50 {_cell(lpush['p50_ms'], ' ms')}",
-                  f"p99 {_cell(lpush['p99_ms'], ' ms')}")]
+                  f"p99 {_cell(lpush['p99_ms'], ' ms')}", width=28)]
     for pool, c in f["celery"].items():
-        lines.append(_row(f"Celery no-op tasks, {pool} pool ({c['threads']} threads)",
+        lines.append(_row(f"Celery no-op, {pool} pool ({c['threads']} threads)",
                           _cell(c["tasks_per_s"], " tasks/s")))
     lines.append(_row("nx-27017 insert_one, one client",
                       _cell(f["mongo"]["inserts_per_s"], " inserts/s")))
@@ -77,6 +81,8 @@ def _ingest(i: dict[str, Any] | None, f: dict[str, Any] | None) -> list[str]:
     return ["", "Ingest: POST /pay from wrk at 32 connections, workers stopped",
             _row("requests/s", _cell(i["requests_per_s"], " req/s"), ratio),
             _row("latency p50, p99", _cell(i["p50_ms"], " ms"), _cell(i["p99_ms"], " ms")),
+            *([_row("POST /pay not 202 (all rounds)", _refusals([i["statuses"]]))]
+              if _refusals([i.get("statuses", {})]) else []),
             _row("CPU ms per request (median round)",
                  f"{sum(i['cpu_ms_per_request'].values()):.1f} in all: "
                  + _cpu(i["cpu_ms_per_request"]), width=80)]
@@ -109,7 +115,10 @@ def _end_to_end(e: dict[str, Any], b: dict[str, Any], options: dict[str, Any]) -
                           *[_cell(b[x]["prompts_per_s"]) if x in b else "—" for x in latencies]))
     unfunded = [str(e[x]["unfunded"]) for x in latencies]
     if any(u != "0" for u in unfunded):
-        lines.append(_row("deals never heard funded", *unfunded))
+        lines.append(_row("deals never heard funded (all rounds)", *unfunded))
+    refused = [_refusals(r.get("pay_statuses", {}) for r in e[x]["rounds"]) for x in latencies]
+    if any(refused):
+        lines.append(_row("POST /pay not 202 (all rounds)", *[r or "0" for r in refused]))
     lines.append(_row("cores busy, pay to last event", *[_cell(e[x]["cores_busy"])
                                                           for x in latencies]))
     lines.append(_row("CPU ms per deal, all processes", *[_cell(e[x]["cpu_ms_per_deal_all"])
@@ -119,6 +128,14 @@ def _end_to_end(e: dict[str, Any], b: dict[str, Any], options: dict[str, Any]) -
         lines.append(_row(f"  of which {name} (median round)",
                           *[f"{e[x]['cpu_ms_per_deal'].get(name, 0):.1f}" for x in latencies]))
     return lines
+
+
+def _refusals(statuses: Iterable[dict[str, int]]) -> str:
+    """``"42 × 503"``: the answers other than 202, by status."""
+    total: Counter[str] = Counter()
+    for count in statuses:
+        total.update({status: n for status, n in count.items() if status != "202"})
+    return ", ".join(f"{n} × {status}" for status, n in sorted(total.items()))
 
 
 def _memory(m: dict[str, float]) -> list[str]:

@@ -37,7 +37,11 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--deals", type=int, default=1000, help="end-to-end deals a round (1000)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds of every figure (3)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of the floors, ingest and baseline (3)")
+    p.add_argument("--e2e-rounds", type=int, default=2,
+                   help="end-to-end rounds at each latency (2: each is 1,000 deals and up to "
+                        "two minutes)")
     p.add_argument("--seconds", type=float, default=8,
                    help="length of a floor, ingest or baseline round (8)")
     p.add_argument("--latencies", default="0,300,2000",
@@ -55,7 +59,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="where the JSON goes (results/latest.json)")
     args = p.parse_args(argv)
     if args.quick:
-        args.deals, args.rounds, args.seconds = min(args.deals, 150), 1, 3
+        args.deals, args.rounds, args.e2e_rounds, args.seconds = min(args.deals, 150), 1, 1, 3
         args.celery_tasks, args.inserts, args.idle_deals = 500, 500, 5
     args.out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
     args.latency_list = [int(x) for x in args.latencies.split(",") if x.strip()]
@@ -75,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         "commit": _git("rev-parse", "HEAD"), "dirty": _git("status", "--porcelain").splitlines(),
         "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(load), "layout": layout.describe(),
-        "options": {"deals": args.deals, "rounds": args.rounds, "seconds": args.seconds,
+        "options": {"deals": args.deals, "rounds": args.rounds, "e2e_rounds": args.e2e_rounds,
+                    "seconds": args.seconds,
                     "latencies_ms": args.latency_list, "buyers": args.buyers,
                     "accumulate": args.accumulate,
                     "callback_delay_ms": CALLBACK_DELAY_MS, "connections": ingest.CONNECTIONS},
@@ -127,12 +132,12 @@ def _end_to_end(args: argparse.Namespace, load: str, layout: Layout, latency: in
         ears = endtoend.Ears(stack, people)
         try:
             if latency == 0 and args.idle_deals:
-                _say("one deal at a time, as bench/funding.py measured")
+                _say("one deal at a time, as the former bench/funding.py measured")
                 results["idle"] = {**endtoend.idle(stack, people, phones, ears, args.idle_deals),
                                    "callback_delay_ms": CALLBACK_DELAY_MS}
-            _say(f"end to end at {latency} ms: {args.rounds} × {args.deals} deals")
+            _say(f"end to end at {latency} ms: {args.e2e_rounds} × {args.deals} deals")
             results.setdefault("end_to_end", {})[str(latency)] = endtoend.end_to_end(
-                stack, load, people, phones, ears, args.deals, args.rounds, args.accumulate)
+                stack, load, people, phones, ears, args.deals, args.e2e_rounds, args.accumulate)
         finally:
             ears.close()
         _say(f"inline baseline at {latency} ms")
@@ -154,7 +159,7 @@ def _say(what: str) -> None:
 
 def _git(*args: str) -> str:
     out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    return out.stdout.strip() or "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
 def _load() -> str:

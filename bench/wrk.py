@@ -59,6 +59,8 @@ class Load:
     p50_ms: float
     p99_ms: float
     exhausted: int  # requests the script had no fresh input for
+    statuses: dict[str, int]  # answers by HTTP status (the pay mode's fillers left out)
+    socket_errors: int  # connect, read and write errors, and timeouts
 
     @property
     def per_second(self) -> float:
@@ -120,5 +122,6 @@ def _parse(stdout: str, stderr: str) -> Load:
         if line.startswith("{"):
             d = json.loads(line)
             return Load(d["requests"], d["duration_us"] / 1e6, d["ok"], d["bad"],
-                        d["p50_us"] / 1000, d["p99_us"] / 1000, d["exhausted"])
+                        d["p50_us"] / 1000, d["p99_us"] / 1000, d["exhausted"], d["statuses"],
+                        d["socket_errors"])
     raise RuntimeError(f"wrk printed no summary:\n{stdout[-2000:]}\n{stderr[-2000:]}")
