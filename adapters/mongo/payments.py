@@ -48,18 +48,22 @@ class MongoPayments:
         return _from_doc(self._c.find_one({"openFor": deal_id}))
 
     def in_doubt_for(self, phone: str) -> Sequence[Payment]:
-        docs = self._c.find({"phone": phone,
-                             "checkoutRequestId": {"$exists": False},
-                             "pushStartedAt": {"$exists": True},
-                             "$or": [{"outcomeUnknown": True}, {"status": "queued"}]})
-        return [p for p in map(_from_doc, docs) if p is not None]
+        return [p for p in self._on_phone(phone)
+                if p.checkout_request_id is None and p.push_started_at is not None
+                and (p.outcome_unknown or p.status is PaymentStatus.QUEUED)]
 
     def open_push_to(self, phone: str, other_than: str) -> Payment | None:
         since = datetime.now(UTC) - PROMPT_LIFETIME
-        doc = self._c.find_one({"phone": phone, "_id": {"$ne": other_than},
-                                "status": {"$in": ["queued", "pending"]},
-                                "pushStartedAt": {"$gte": since}})
-        return _from_doc(doc)
+        return next((p for p in self._on_phone(phone)
+                     if p.id != other_than and p.is_open
+                     and p.push_started_at is not None and p.push_started_at >= since), None)
+
+    def _on_phone(self, phone: str) -> list[Payment]:
+        """Every payment to ``phone`` (a handful), filtered here: an equality on the indexed
+        phone alone is what nx-27017 answers from its index; beside an ``$in``, ``$or`` or a
+        range it scans the collection (55 ms against 4 ms with 3,000 payments stored;
+        docs/mongo-compat.md). MongoDB answers both from the index."""
+        return [p for p in map(_from_doc, self._c.find({"phone": phone})) if p is not None]
 
     def due_for_check(self, now: datetime, limit: int) -> Sequence[Payment]:
         docs = self._c.find({"status": "pending", "nextCheckAt": {"$lte": now}}).limit(limit)

@@ -103,3 +103,21 @@ def test_a_callback_body_is_stored_once_and_repeats_are_counted(db: Database) ->
     stored = db.mpesa_callbacks.find_one({"_id": first.item.id})
     assert stored["repeats"] == 1 and stored["status"] == "processed"
     assert stored["processed"]["at"] == NOW and stored["receivedAt"] == NOW
+
+
+def test_the_phone_lookups_find_open_and_doubtful_pushes_and_nothing_else(db: Database) -> None:
+    repo = MongoPayments(db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    mine = _payment("d-mine", "k-mine")
+    phone = mine.phone
+    claimed = dataclasses.replace(_payment("d-claimed", "k-claimed"), push_started_at=now)
+    old = dataclasses.replace(_payment("d-old", "k-old"), push_started_at=now - timedelta(hours=1))
+    for payment in (mine, claimed, old):
+        repo.add(payment)
+    assert repo.open_push_to(phone, mine.id).id == claimed.id  # type: ignore[union-attr]
+    assert repo.open_push_to(phone, claimed.id) is None  # itself, and a prompt long expired
+    assert {p.id for p in repo.in_doubt_for(phone)} == {claimed.id, old.id}  # claimed, no answer
+    answered = dataclasses.replace(claimed, checkout_request_id="ws_CO_1", version=2)
+    repo.save(answered, expected_version=claimed.version)
+    assert {p.id for p in repo.in_doubt_for(phone)} == {old.id}
+    assert repo.open_push_to("254799999999", mine.id) is None  # another phone
