@@ -17,7 +17,7 @@ from tests.stack import Stack
 
 class Phones:
     """Distinct valid phones, 2547XXXXXXXX, far from the sandbox's test numbers 2547000000xx
-    (which cancel, time out or fail: see ../shared/design/API.md): one per payment, so no
+    (which cancel, time out or fail: see docs/API.md): one per payment, so no
     phone ever has two prompts open."""
 
     def __init__(self, first: int = 254_720_000_000) -> None:

@@ -185,11 +185,9 @@ def test_two_workers_pushing_to_one_phone_at_once_send_one_prompt(world: World) 
         return found
 
     repository.open_push_to = interleaved  # type: ignore[method-assign]
-    try:
-        payments.send_stk_push(world.ctx, gateway, first.id)
-    except PhoneBusy:
-        pass
+    payments.send_stk_push(world.ctx, gateway, first.id)  # it saw nothing: it sends
     assert len(gateway.pushed) == 1, gateway.pushed  # one prompt on the phone, not two
+    assert isinstance(outcome[0], PhoneBusy)  # the other saw the first's claim and stood back
     waiting = [p for p in (world.payment(first.id), world.payment(second.id))
                if p.status is PaymentStatus.QUEUED]
     assert len(waiting) == 1 and waiting[0].push_started_at is None  # the other waits, unclaimed
