@@ -21,7 +21,7 @@ from adapters.mongo.notifications import MongoNotifications
 from adapters.mongo.payments import MongoPayments
 from adapters.mongo.payouts import MongoPayouts
 from adapters.mongo.users import MongoUsers
-from adapters.redis_store import Revocations, TokenCache
+from adapters.redis_store import LoginAttempts, Revocations, TokenCache
 from adapters.redis_store import connect as connect_redis
 from adapters.runtime import ObjectIdFactory, SystemClock
 from adapters.security import Argon2Hasher
@@ -43,6 +43,7 @@ class Container:
     revocations: Revocations
     daraja: DarajaClient
     users: CachedUsers  # the same as ctx.users; its ``identity`` is the cached read
+    login_attempts: LoginAttempts
 
     def gateway(self) -> DarajaClient:
         """One client per process: its HTTP connections and SecurityCredential are shared by
@@ -77,8 +78,11 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
     )
     daraja = DarajaClient(settings, TokenCache(client, settings.mpesa_consumer_key),
                           pooled_session(HTTP_POOL_SIZE))
-    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client),
-                     daraja, users)
+    revocations = Revocations(client, channel=f"{settings.socketio_channel}:revocations")
+    attempts = LoginAttempts(client, settings.login_lock_threshold,
+                             settings.login_lock_minutes * 60)
+    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), revocations,
+                     daraja, users, attempts)
 
 
 def pooled_session(size: int) -> requests.Session:

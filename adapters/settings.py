@@ -71,7 +71,10 @@ class Settings:
     socketio_channel: str = "escrow-development"
     jwt_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
     access_token_minutes: int = 15
+    access_token_seconds: int = 0  # tests only: when above 0, it replaces access_token_minutes
     refresh_token_days: int = 7
+    login_lock_threshold: int = 10  # failed logins for one account (PCI DSS 4.0 req. 8.3.4) …
+    login_lock_minutes: int = 30  # … within this window lock it for this long
     public_base_url: str = "http://127.0.0.1:5000"
     mpesa_base_url: str = "http://127.0.0.1:8090"
     mpesa_consumer_key: str = field(default="sandbox-consumer-key", repr=False)
@@ -111,6 +114,14 @@ class Settings:
     def is_production(self) -> bool:
         return self.app_env == "production"
 
+    @property
+    def access_token_s(self) -> int:
+        return self.access_token_seconds or self.access_token_minutes * 60
+
+    @property
+    def refresh_token_s(self) -> int:
+        return self.refresh_token_days * 86400
+
     def callback_url(self, kind: str) -> str:
         """Where M-Pesa should POST results of ``kind`` (``stk/callback``, ``b2c/result``…)."""
         return f"{self.public_base_url.rstrip('/')}/api/mpesa/{kind}/{self.mpesa_callback_token}"
@@ -138,7 +149,10 @@ class Settings:
             "socketio_channel": env.str("SOCKETIO_CHANNEL", f"escrow-{app_env}"),
             "jwt_secret_key": env.str("JWT_SECRET_KEY", d.jwt_secret_key),
             "access_token_minutes": env.int("ACCESS_TOKEN_MINUTES", d.access_token_minutes),
+            "access_token_seconds": env.int("ACCESS_TOKEN_SECONDS", d.access_token_seconds),
             "refresh_token_days": env.int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
+            "login_lock_threshold": env.int("LOGIN_LOCK_THRESHOLD", d.login_lock_threshold),
+            "login_lock_minutes": env.int("LOGIN_LOCK_MINUTES", d.login_lock_minutes),
             "public_base_url": env.str("PUBLIC_BASE_URL", d.public_base_url),
             "mpesa_base_url": env.str("MPESA_BASE_URL", d.mpesa_base_url),
             "mpesa_consumer_key": env.str("MPESA_CONSUMER_KEY", d.mpesa_consumer_key),

@@ -68,10 +68,25 @@ class LogoutIn(Input):
     refreshToken = fields.String(validate=validate.Length(1, 4096))
 
 
+def _proof_password() -> fields.String:
+    return fields.String(load_only=True, validate=validate.Length(1, MAX_PASSWORD), metadata={
+        "description": "your password: needed with a refreshed (non-fresh) access token to "
+                       "use a phone other than the profile's"})
+
+
 class ProfileIn(Input):
     firstName = fields.String(validate=validate.Length(1, MAX_NAME))
     lastName = fields.String(validate=validate.Length(1, MAX_NAME))
-    phone = Phone(allow_none=True)
+    phone = Phone(allow_none=True, metadata={
+        "description": "a new phone needs a fresh sign-in or the password"})
+    password = _proof_password()
+
+
+class PasswordChangeIn(Input):
+    currentPassword = fields.String(required=True, load_only=True,
+                                    validate=validate.Length(1, MAX_PASSWORD))
+    newPassword = fields.String(required=True, load_only=True,
+                                validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
 
 
 class DealIn(Input):
@@ -159,7 +174,10 @@ class ResolveIn(Input):
 class WithdrawalIn(Input):
     amount = fields.Integer(strict=True, required=True, validate=validate.Range(10, 250_000),
                             metadata={"description": "whole shillings; M-Pesa pays 10 to 250000"})
-    phone = Phone(required=True, metadata={"example": "0708374149"})
+    phone = Phone(required=True, metadata={
+        "example": "0708374149",
+        "description": "a phone other than the profile's needs a fresh sign-in or the password"})
+    password = _proof_password()
 
 
 class WalletEntryOut(Schema):

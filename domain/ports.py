@@ -33,6 +33,17 @@ class PasswordHasher(Protocol):
     def verify_dummy(self, password: str) -> None:
         """Spend the time of one verification, so unknown emails cannot be told apart."""
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """The hash was made with other parameters than the hasher's current ones."""
+
+
+class LoginAttempts(Protocol):
+    """Failed sign-ins counted per account (by normalised email), whatever the client."""
+
+    def locked(self, email: str) -> bool: ...
+    def failed(self, email: str) -> None: ...
+    def succeeded(self, email: str) -> None: ...
+
 
 class UserRepository(Protocol):
     def add(self, user: User) -> None:
