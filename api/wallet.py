@@ -51,7 +51,7 @@ class Withdrawals(MethodView):
         """Withdraw to M-Pesa: the amount leaves the wallet at once; a worker sends the B2C.
         To a phone other than the profile's: a fresh sign-in or ``password`` is needed."""
         user, key = current_user(), idempotency_key()
-        accounts.prove_for_phone(ctx(), user, body["phone"], proof(body), login_attempts())
+        accounts.prove_for_payout(ctx(), user, body["phone"], key, proof(body), login_attempts())
         payout = wallet.request_withdrawal(ctx(), user, body["amount"], body["phone"],
                                            key, request_fingerprint(without_password(body)))
         return ok(payout, "withdrawal queued")

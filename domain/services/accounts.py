@@ -111,6 +111,14 @@ def change_password(ctx: Context, user_id: str, current: str, new: str,
     return updated
 
 
+def prove_for_payout(ctx: Context, user: User, phone: str, idempotency_key: str, proof: Proof,
+                     attempts: LoginAttempts) -> None:
+    """As ``prove_for_phone``; but a resend of a request already accepted under this key needs
+    no proof: it can only answer the first response (or a mismatch), never move money."""
+    if ctx.payouts.by_idempotency_key(user.id, idempotency_key) is None:
+        prove_for_phone(ctx, user, phone, proof, attempts)
+
+
 def prove_for_phone(ctx: Context, user: User, phone: str | None, proof: Proof,
                     attempts: LoginAttempts) -> None:
     """Money to a phone not on the profile, or a new profile phone, needs fresh proof."""

@@ -22,7 +22,7 @@ def _refreshed(api: Api) -> Api:
 
 
 def _withdraw(api: Api, phone: str, key: str | None = None, **extra: Any) -> requests.Response:
-    return api.post("/api/wallet/withdrawals", {"amount": 100, "phone": phone, **extra},
+    return api.post("/api/wallet/withdrawals", {"amount": 100, "phone": phone} | extra,
                     headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
 
@@ -59,8 +59,17 @@ def test_a_non_fresh_token_cannot_withdraw_to_a_new_phone_without_the_password(
     assert stored is not None and PASSWORD not in str(stored)
     to_profile = _withdraw(stolen, "0712340001")  # the profile's phone: a non-fresh token will do
     assert to_profile.status_code == 202, to_profile.text
-    fresh = _withdraw(seller, OTHER_PHONE)  # the token of a sign-in: fresh
+    fresh_key = uuid.uuid4().hex
+    fresh = _withdraw(seller, OTHER_PHONE, fresh_key)  # the token of a sign-in: fresh
     assert fresh.status_code == 202, fresh.text
+    # A resend of that request after the client's token was refreshed is the same request:
+    # it answers the first response (no money moves again), without asking for proof again.
+    resent = _withdraw(stolen, OTHER_PHONE, fresh_key)
+    assert resent.status_code == 202, resent.text
+    assert resent.json()["data"]["id"] == fresh.json()["data"]["id"]
+    other_body = _withdraw(stolen, OTHER_PHONE, fresh_key, amount=150)
+    assert other_body.status_code == 422  # same key, other body: IDEMPOTENCY_MISMATCH, as before
+    assert other_body.json()["error"]["code"] == "IDEMPOTENCY_MISMATCH"
     assert _payouts(stack, seller) == 3 and balance(seller) == held - 300
 
 

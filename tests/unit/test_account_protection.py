@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from domain.errors import Unauthorized
-from domain.services import accounts
+from domain.services import accounts, wallet
 from domain.services.accounts import BAD_CREDENTIALS, Proof
 from tests.unit.fake_attempts import FakeAttempts
 from tests.unit.world import PASSWORD, PHONE, World
@@ -112,3 +112,14 @@ def test_another_phone_with_a_stale_token_and_no_right_password_is_refused(
                                  attempts)
     assert "password" in refused.value.details and "password" in refused.value.message
     assert attempts.failures == ({} if password is None else {"seller@example.com": 1})
+
+
+def test_a_resend_under_an_accepted_key_needs_no_new_proof(world: World) -> None:
+    world.seller_wallet(1500)
+    key = "key-1"
+    with pytest.raises(Unauthorized):
+        accounts.prove_for_payout(world.ctx, world.seller, OTHER_PHONE, key, Proof(False),
+                                  FakeAttempts())
+    wallet.request_withdrawal(world.ctx, world.seller, 100, OTHER_PHONE, key, "fingerprint")
+    accounts.prove_for_payout(world.ctx, world.seller, OTHER_PHONE, key, Proof(False),
+                              FakeAttempts())
