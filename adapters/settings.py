@@ -207,6 +207,12 @@ class Settings:
                            + " are not IP addresses or CIDR networks")
         if self.trusted_proxy_hops < 0:
             reasons.append("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
+        for name, count in (("LOGIN_LOCK_THRESHOLD", self.login_lock_threshold),
+                            ("LOGIN_LOCK_MINUTES", self.login_lock_minutes)):
+            if count < 1:
+                reasons.append(f"{name} must be 1 or more")
+        if self.access_token_seconds < 0:
+            reasons.append("ACCESS_TOKEN_SECONDS must be 0 (use ACCESS_TOKEN_MINUTES) or more")
         for name, value in (("MONGO_TIMEOUT_S", self.mongo_timeout_s),
                             ("REDIS_TIMEOUT_S", self.redis_timeout_s)):
             if not value > 0:
