@@ -85,10 +85,10 @@ class SocketSessions:
                 message = pubsub.get_message(timeout=1.0)
                 if message and isinstance(message.get("data"), str):
                     self._announced(json.loads(message["data"]))
-            except (redis.RedisError, ValueError, OSError) as error:
-                log.warning("revocation channel unreachable", extra={"error": str(error)})
+            except Exception as error:  # Redis away, or a malformed message: never stop
+                log.warning("revocation channel failed", extra={"error": repr(error)})
                 pubsub = None
-                time.sleep(1.0)
+                time.sleep(1.0)  # then subscribe again (expiries are still swept below)
             self._sweep()
 
     def _announced(self, message: dict[str, Any]) -> None:
