@@ -7,6 +7,7 @@ import hashlib
 import uuid
 
 import redis
+from werkzeug.test import TestResponse
 
 from adapters.redis_store import LoginAttempts
 from tests.stack import Stack
@@ -32,3 +33,31 @@ def test_the_lock_is_per_account_keyed_by_a_hash_and_expires(stack: Stack) -> No
     attempts.failed(other)
     attempts.succeeded(other)
     assert client.get(prefix + hashlib.sha256(other.encode()).hexdigest()) is None
+
+
+def test_failures_from_ten_addresses_lock_the_account_for_every_address(stack: Stack) -> None:
+    from adapters.settings import Settings
+    from api import create_app
+
+    settings = Settings(
+        redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
+        mongo_db=f"lock_{uuid.uuid4().hex[:6]}", socketio_channel=f"lock-{uuid.uuid4().hex[:6]}",
+    )
+    client = create_app(settings).test_client()
+    email, password = f"v-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+    created = client.post("/api/auth/register", json={
+        "email": email, "password": password, "firstName": "A", "lastName": "B", "role": "buyer"})
+    assert created.status_code == 201
+
+    def login(secret: str, n: int) -> TestResponse:
+        return client.post("/api/auth/login", json={"email": email, "password": secret},
+                           environ_base={"REMOTE_ADDR": f"10.77.{n}.{uuid.uuid4().int % 250}"})
+
+    wrong = [login("not the password", n) for n in range(10)]
+    assert {w.status_code for w in wrong} == {401}
+    locked = login(password, 200)
+    assert locked.status_code == 401 and locked.json is not None and wrong[0].json is not None
+    assert locked.json["error"] == wrong[0].json["error"] and "data" not in locked.json
+    escrow = client.application.extensions["escrow"]
+    escrow.redis.delete(escrow.login_attempts.key(email))  # what an operator does to unlock
+    assert login(password, 201).status_code == 200
