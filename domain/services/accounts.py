@@ -1,4 +1,5 @@
-"""Registering, signing in and editing one's profile."""
+"""Registering, signing in (with the lockout), proving who one is, changing one's password and
+profile."""
 
 from __future__ import annotations
 
