@@ -37,3 +37,37 @@ def test_gunicorns_access_and_error_logs_never_show_the_callback_token(stack: St
         assert "/api/mpesa/b2c/result/[redacted]" in written
     finally:
         stack.stop(name)
+
+
+def test_the_api_starts_sentry_with_the_scrubber(stack: Stack) -> None:
+    import json
+
+    import sentry_sdk
+
+    from adapters.settings import Settings
+    from api import create_app
+    from tests.adapters.test_observability import Recording
+
+    settings = Settings(app_env="test", sentry_dsn="https://public@sentry.invalid/1",
+                        mongo_url=stack.env["MONGO_URL"], redis_url=stack.env["REDIS_URL"],
+                        mongo_db=f"sentry_{uuid.uuid4().hex[:6]}",
+                        mpesa_callback_token=stack.callback_token)
+    app = create_app(settings)
+    client = sentry_sdk.get_client()
+    transport = Recording()
+    client.transport = transport
+    try:
+        assert client.is_active() and client.options["environment"] == "test"
+
+        @app.get("/boom")
+        def boom() -> str:
+            raise RuntimeError(f"push to 254708374149 for /api/mpesa/stk/callback/"
+                               f"{stack.callback_token}")
+
+        assert app.test_client().get("/boom").status_code == 500
+    finally:
+        sentry_sdk.flush()
+        client.close()
+    text = json.dumps(transport.events, default=str)
+    assert transport.events and "RuntimeError" in text
+    assert stack.callback_token not in text and "254708374149" not in text
