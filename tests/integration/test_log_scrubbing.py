@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import requests
@@ -28,11 +29,22 @@ def test_gunicorns_access_and_error_logs_never_show_the_callback_token(stack: St
                              timeout=10).status_code == 200
         assert requests.post(f"{base}/api/mpesa/b2c/result/{token}", data=b"not json",
                              timeout=10).status_code == 400
+        # Query strings may carry what must not be written: a phone, a JWT pasted by a client.
+        jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+        leaky = requests.get(f"{base}/api/health?phone=254708374149&access_token={jwt}",
+                             headers={"Referer": f"{base}/?token={jwt}"}, timeout=10)
+        assert leaky.status_code == 200
         log = stack.log(name)
-        wait_until(lambda: log.read_text().count("/api/mpesa/") >= 2, timeout=15,
-                   what="the access log lines of both callbacks")
+        wait_until(lambda: log.read_text().count("/api/mpesa/") >= 2
+                   and leaky.headers["X-Request-ID"] in log.read_text(), timeout=15,
+                   what="the access log lines of both callbacks and of the health check")
         written = log.read_text()
         assert token not in written
+        assert "254708374149" not in written and "eyJ" not in written
+        access = [json.loads(line) for line in written.splitlines()
+                  if line.startswith("{") and '"gunicorn.access"' in line]
+        health = next(r for r in access if r["request_id"] == leaky.headers["X-Request-ID"])
+        assert health["path"] == "/api/health" and health["status"] == 200
         assert "/api/mpesa/stk/callback/[redacted]" in written
         assert "/api/mpesa/b2c/result/[redacted]" in written
     finally:
