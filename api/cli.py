@@ -6,8 +6,10 @@ chose to ``.data/stack.env`` and Settings reads them when the environment does n
 from __future__ import annotations
 
 import sys
+import uuid
 
 import click
+import structlog
 from flask import Flask
 from flask.cli import with_appcontext
 
@@ -93,7 +95,13 @@ def ensure_indexes_command() -> None:
 @click.argument("task", type=click.Choice(SWEEPS))
 @click.option("--now", default=None, help="run as of this ISO instant (default: now)")
 def sweep(task: str, now: str | None) -> None:
-    """Enqueue one of beat's sweeps now, as beat would; a worker of its queue runs it."""
-    if not broker().send(task, **({"now": now} if now else {})):
-        raise click.ClickException("the broker did not take the task; is Redis up?")
-    click.echo(f"{task} enqueued")
+    """Enqueue one of beat's sweeps now, as beat would; a worker of its queue runs it. Its
+    lines, and those of every task it enqueues, carry the request id printed."""
+    request_id = f"cli-{uuid.uuid4().hex}"
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        if not broker().send(task, **({"now": now} if now else {})):
+            raise click.ClickException("the broker did not take the task; is Redis up?")
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    click.echo(f"{task} enqueued (request id {request_id})")

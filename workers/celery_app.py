@@ -37,10 +37,12 @@ def _sentry(**_: Any) -> None:
 @signals.task_prerun.connect
 def _bind_task(task_id: str, task: Task, args: Any = (), **_: Any) -> None:
     """Every line a task logs carries its id, its name and the id of the request that caused
-    it (the header adapters/queue.py sets); tasks it enqueues inherit that request id."""
+    it (the header adapters/queue.py sets); tasks it enqueues inherit that request id. A task
+    no request caused (beat's sweeps) is its own origin: its id is the request id."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
-        task_id=task_id, task=task.name, request_id=getattr(task.request, REQUEST_ID, None))
+        task_id=task_id, task=task.name,
+        request_id=getattr(task.request, REQUEST_ID, None) or task_id)
     log.info("task started", extra={"task_args": list(args or ())})
 
 

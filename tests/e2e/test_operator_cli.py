@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,12 @@ from flask import Flask
 from adapters.settings import Settings
 from api import create_app
 from devstack.run import write_stack_env
-from tests.helpers import Api, database, wait_until
+from tests.helpers import Api, database, open_deal, pay, register, wait_for_payment, wait_until
 from tests.stack import ROOT, Stack
 
 FLASK = Path(sys.executable).parent / "flask"
 PASSWORD = "an operator password"
+NO_CALLBACK_PHONE = "254700000005"  # the push succeeds; its callback never comes
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +164,27 @@ def test_a_made_admin_can_list_flagged_callbacks(app: Flask, stack: Stack) -> No
                 input=PASSWORD + "\n").exit_code == 0
     admin = Api(stack.api, _login(stack, email, PASSWORD).json()["data"]["accessToken"])
     assert admin.data("GET", "/api/admin/callbacks")["page"] == 1
+
+
+def test_a_sweep_and_the_tasks_it_enqueues_carry_the_request_id_it_printed(
+    app: Flask, stack: Stack,
+) -> None:
+    """A payment whose callback never comes is settled by the reconcile sweep's STK Query: the
+    query task, enqueued by the sweep's task, logs under the sweep's request id."""
+    buyer, seller = register(stack, "buyer"), register(stack, "seller")
+    paid = pay(buyer, open_deal(buyer, seller)["id"], NO_CALLBACK_PHONE).json()["data"]
+    wait_for_payment(buyer, paid["id"], "pending")
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # its first query is due
+    result = _cli(app, "sweep", "payments.reconcile", "--now", soon)
+    assert result.exit_code == 0, result.output
+    request_id = re.search(r"request id (cli-[0-9a-f]{32})", result.output).group(1)  # type: ignore[union-attr]
+    wait_for_payment(buyer, paid["id"], "success")
+
+    def query_lines() -> list[dict[str, Any]] | None:
+        lines = [json.loads(line) for line in stack.log("worker-payments").read_text()
+                 .splitlines() if line.startswith("{") and request_id in line]
+        return lines if any(r.get("task") == "payments.query_stk"
+                            and r["event"] == "task finished" for r in lines) else None
+
+    lines = wait_until(query_lines, what="the query task's lines under the sweep's request id")
+    assert all(r["request_id"] == request_id and r.get("task_id") for r in lines)
