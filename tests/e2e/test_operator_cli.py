@@ -16,6 +16,7 @@ import pytest
 import requests
 from flask import Flask
 
+from adapters.observability import mask_phones
 from adapters.settings import Settings
 from api import create_app
 from devstack.run import write_stack_env
@@ -169,22 +170,25 @@ def test_a_made_admin_can_list_flagged_callbacks(app: Flask, stack: Stack) -> No
 def test_a_sweep_and_the_tasks_it_enqueues_carry_the_request_id_it_printed(
     app: Flask, stack: Stack,
 ) -> None:
-    """A payment whose callback never comes is settled by the reconcile sweep's STK Query: the
-    query task, enqueued by the sweep's task, logs under the sweep's request id."""
+    """A payment whose callback never comes is due an STK Query: the reconcile sweep enqueues
+    it, and the query task logs under the sweep's request id."""
     buyer, seller = register(stack, "buyer"), register(stack, "seller")
     paid = pay(buyer, open_deal(buyer, seller)["id"], NO_CALLBACK_PHONE).json()["data"]
     wait_for_payment(buyer, paid["id"], "pending")
     soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # its first query is due
     result = _cli(app, "sweep", "payments.reconcile", "--now", soon)
     assert result.exit_code == 0, result.output
-    request_id = re.search(r"request id (cli-[0-9a-f]{32})", result.output).group(1)  # type: ignore[union-attr]
-    wait_for_payment(buyer, paid["id"], "success")
+    printed = re.search(r"request id (cli-[0-9a-f]{32})", result.output)
+    assert printed, result.output
+    request_id = printed.group(1)
 
     def query_lines() -> list[dict[str, Any]] | None:
         lines = [json.loads(line) for line in stack.log("worker-payments").read_text()
                  .splitlines() if line.startswith("{") and request_id in line]
-        return lines if any(r.get("task") == "payments.query_stk"
-                            and r["event"] == "task finished" for r in lines) else None
+        queries = {r["task_id"] for r in lines if r.get("task") == "payments.query_stk"
+                   and r.get("task_args") == [mask_phones(paid["id"])]}
+        return lines if any(r["event"] == "task finished" and r["task_id"] in queries
+                            for r in lines) else None
 
     lines = wait_until(query_lines, what="the query task's lines under the sweep's request id")
     assert all(r["request_id"] == request_id and r.get("task_id") for r in lines)
