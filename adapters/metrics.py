@@ -68,9 +68,11 @@ class BusinessCollector(Collector):
         payments = GaugeMetricFamily("escrow_payments", "Payments by status (outcome)",
                                      labels=["status"])
         payouts = GaugeMetricFamily("escrow_payouts", "Payouts by status", labels=["status"])
+        counted = {status: self._db["payouts"].count_documents({"status": status})
+                   for status in STATUSES}
         for status in STATUSES:
             payments.add_metric([status], self._db["payments"].count_documents({"status": status}))
-            payouts.add_metric([status], self._db["payouts"].count_documents({"status": status}))
+            payouts.add_metric([status], counted[status])
         flagged = Counter(
             (doc.get("processed") or {}).get("outcome") or "unknown"
             for doc in self._db["mpesa_callbacks"].find(
@@ -87,9 +89,9 @@ class BusinessCollector(Collector):
             "escrow_verification_disagreements",
             "Callbacks that M-Pesa's own answer contradicted (outcome contradicted or mismatch)",
             value=sum(flagged[outcome] for outcome in DISAGREEMENTS))
-        yield GaugeMetricFamily(
-            "escrow_payouts_in_flight", "Payouts reserved or sent, not yet resolved",
-            value=sum(self._db["payouts"].count_documents({"status": s}) for s in IN_FLIGHT))
+        yield GaugeMetricFamily("escrow_payouts_in_flight",
+                                "Payouts reserved or sent, not yet resolved",
+                                value=sum(counted[status] for status in IN_FLIGHT))
         yield self._backlog(now - BACKLOG_AFTER)
 
     def _backlog(self, before: datetime) -> Metric:

@@ -236,3 +236,26 @@ def test_metrics_are_off_unless_a_port_is_given_and_loopback_by_default(
     monkeypatch.setenv("METRICS_PORT", "9464")
     settings = Settings.from_env()
     assert (settings.metrics_port, settings.metrics_addr) == (9464, "127.0.0.1")
+
+
+def test_make_run_with_overridden_ports_writes_where_the_cli_finds_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from devstack.run import environment, write_stack_env
+
+    for name in ("MONGO_URL", "REDIS_URL", "APP_ENV", "PUBLIC_BASE_URL", "MONGO_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EMBEDDED_MONGO_PORT", "27999")
+    monkeypatch.setenv("EMBEDDED_REDIS_PORT", "6999")
+    monkeypatch.setenv("API_PORT", "5999")
+    monkeypatch.setenv("MPESA_BASE_URL", "http://127.0.0.1:8999")  # no sandbox keys to make
+    env, _ = environment(tmp_path)
+    written = write_stack_env(tmp_path, env).read_text()
+    assert "JWT_SECRET_KEY" not in written and "MPESA_CALLBACK_TOKEN" not in written
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MPESA_BASE_URL")
+    settings = Settings.from_env()  # what `flask --app wsgi …` reads, with none of them set
+    assert settings.mongo_url == "mongodb://127.0.0.1:27999"
+    assert settings.redis_url == "redis://127.0.0.1:6999/0"
+    assert settings.public_base_url == "http://127.0.0.1:5999"
+    assert settings.mpesa_base_url == "http://127.0.0.1:8999"
