@@ -52,7 +52,11 @@ def serve(app: Flask) -> int | None:
     with app.app_context():
         c = container()
         registry.register(BusinessCollector(c.db, c.redis, settings.mongo_timeout_s))
-    start_http_server(settings.metrics_port, settings.metrics_addr, registry=registry)
-    log.info("metrics served", extra={"port": settings.metrics_port,
-                                      "addr": settings.metrics_addr})
+    where = {"port": settings.metrics_port, "addr": settings.metrics_addr}
+    try:
+        start_http_server(settings.metrics_port, settings.metrics_addr, registry=registry)
+    except OSError:  # taken (a second API process on this machine, a worker still exiting)
+        log.exception("metrics not served: the port is taken", extra=where)
+        return None
+    log.info("metrics served", extra=where)
     return int(settings.metrics_port)
