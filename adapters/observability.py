@@ -19,6 +19,9 @@ MSISDN = re.compile(r"(?<!\d)(?:\+?254|0)?([71]\d{2})\d{3}(\d{3})(?!\d)")
 # The last segment of a callback path is MPESA_CALLBACK_TOKEN (or somebody's guess at it).
 CALLBACK_PATH = re.compile(r"(/api/mpesa/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/)[^/?#\s\"'<>]+")
 REDACTED = "[redacted]"
+# A JWT (header.payload.signature, each base64url; the header always starts "eyJ"): an access
+# or refresh token pasted into a URL, an error message or a log parameter.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
 MIN_SECRET = 8  # shorter values would redact ordinary words
 _SECRETS: set[str] = set()
 SECRET_KEYS = [
@@ -49,8 +52,9 @@ def remember_secrets(values: Iterable[str]) -> None:
 
 
 def scrub(text: str) -> str:
-    """Callback paths' tokens, known secrets and phone numbers out of ``text``."""
+    """Callback paths' tokens, JWTs, known secrets and phone numbers out of ``text``."""
     text = CALLBACK_PATH.sub(lambda m: m.group(1) + REDACTED, text)
+    text = JWT.sub(REDACTED, text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -80,6 +84,27 @@ class _ScrubRecords(logging.Filter):
 OWN_HANDLER_LOGGERS = ("gunicorn.access", "gunicorn.error")
 
 
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,  # request_id; task_id and task in a task
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _mask_event,
+    ]
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per stdlib record: its message, its ``extra=`` fields (``"alert": true``
+    among them), the bound request and task ids, everything scrubbed (``_mask_event`` last)."""
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer()],
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
+    )
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """One JSON line per event, for our logs and for gunicorn's, Celery's and werkzeug's; the
     callback token (in any callback path), ``secrets`` and phone numbers scrubbed from each."""
@@ -88,25 +113,13 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _ScrubRecords) for f in logger.filters):
             logger.addFilter(_ScrubRecords())
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        _mask_event,
-    ]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.JSONRenderer()],
-        foreign_pre_chain=shared,
-    ))
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -24,6 +24,7 @@ from api import (
     health,
     lifecycle,
     limits,
+    metrics,
     notifications,
     payments,
     realtime,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.extensions["escrow"] = container or build(settings, queue)
     app.extensions["escrow_queue"] = queue
     _request_ids(app)
+    metrics.init(app)  # served on METRICS_PORT by gunicorn.conf.py, never on this port
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limits.init(app, settings.redis_url, settings.ratelimit_default, settings.ratelimit_enabled,
                 settings.ratelimit_auth)

@@ -1,25 +1,107 @@
-"""Operator commands: ``flask --app wsgi create-admin EMAIL --password …``."""
+"""Operator commands: ``flask --app wsgi <command>`` (docs/operations.md, "The operator's CLI").
+
+In development they find the stack `make run` started by themselves: it writes the addresses it
+chose to ``.data/stack.env`` and Settings reads them when the environment does not say."""
 
 from __future__ import annotations
 
-import click
-from flask import Flask
+import sys
+import uuid
 
-from api.deps import ctx
+import click
+import structlog
+from flask import Flask
+from flask.cli import with_appcontext
+
+import celeryconfig
+from adapters import operations
+from adapters.mongo.client import ensure_indexes
+from api.deps import broker, container, ctx
 from domain.errors import DomainError
 from domain.services import accounts
 
+SWEEPS = sorted({str(entry["task"]) for entry in celeryconfig.beat_schedule.values()})
+
 
 def register(app: Flask) -> None:
-    @app.cli.command("create-admin")
-    @click.argument("email")
-    @click.password_option("--password", help="at least 10 characters")
-    def create_admin(email: str, password: str) -> None:
-        """Create an administrator account."""
-        try:
-            user = accounts.create_admin(ctx(), email, password)
-        except DomainError as error:
-            fields = ", ".join(error.details)
-            message = f"{fields}: {error.message}" if fields else error.message
-            raise click.ClickException(message) from None
-        click.echo(f"admin {user.email} created with id {user.id}")
+    for command in (create_admin, replay_callback, review_callback, ensure_indexes_command,
+                    sweep):
+        app.cli.add_command(command)
+
+
+def _password(given: str | None, from_stdin: bool) -> str:
+    """From stdin (scripts), from ``--password`` (discouraged: shell history, ``ps``), or asked
+    for with the typing hidden, twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if given is not None:
+        click.echo("warning: a password on the command line is visible to ps and kept in "
+                   "your shell's history; prefer the prompt or --password-stdin", err=True)
+        return given
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("email")
+@click.option("--password", default=None, help="discouraged: prompted for when omitted")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin's first line")
+def create_admin(email: str, password: str | None, password_stdin: bool) -> None:
+    """Create an administrator account (at least 10 characters of password)."""
+    try:
+        user = accounts.create_admin(ctx(), email, _password(password, password_stdin))
+    except DomainError as error:
+        fields = ", ".join(error.details)
+        message = f"{fields}: {error.message}" if fields else error.message
+        raise click.ClickException(message) from None
+    click.echo(f"admin {user.email} created with id {user.id}")
+
+
+@click.command("replay-callback")
+@with_appcontext
+@click.argument("callback_id")
+def replay_callback(callback_id: str) -> None:
+    """Process a flagged callback again (after a fix): back to received, then enqueued."""
+    c = container()
+    if operations.replay_callback(c.db, callback_id, c.ctx.clock.now()) is None:
+        raise click.ClickException(f"no flagged or reviewed callback {callback_id}")
+    if not broker().process_callback_within(callback_id, c.settings.redis_timeout_s):
+        click.echo("the broker did not take it in time; the janitor will", err=True)
+    click.echo(f"callback {callback_id} is received again and queued for processing")
+
+
+@click.command("review-callback")
+@with_appcontext
+@click.argument("callback_id")
+@click.option("--note", required=True, help="what was checked and decided")
+def review_callback(callback_id: str, note: str) -> None:
+    """Mark a flagged callback reviewed: off the flagged list, its verdict and the note kept."""
+    c = container()
+    if operations.review_callback(c.db, callback_id, note, c.ctx.clock.now()) is None:
+        raise click.ClickException(f"no flagged callback {callback_id}")
+    click.echo(f"callback {callback_id} marked reviewed")
+
+
+@click.command("ensure-indexes")
+@with_appcontext
+def ensure_indexes_command() -> None:
+    """Create every index the repositories declare (idempotent)."""
+    ensure_indexes(container().db)
+    click.echo("indexes ensured")
+
+
+@click.command("sweep")
+@with_appcontext
+@click.argument("task", type=click.Choice(SWEEPS))
+@click.option("--now", default=None, help="run as of this ISO instant (default: now)")
+def sweep(task: str, now: str | None) -> None:
+    """Enqueue one of beat's sweeps now, as beat would; a worker of its queue runs it. Its
+    lines, and those of every task it enqueues, carry the request id printed."""
+    request_id = f"cli-{uuid.uuid4().hex}"
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        if not broker().send(task, **({"now": now} if now else {})):
+            raise click.ClickException("the broker did not take the task; is Redis up?")
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    click.echo(f"{task} enqueued (request id {request_id})")

@@ -170,3 +170,56 @@ def test_sentry_events_from_a_callback_request_carry_no_token() -> None:
     assert crashed["request"]["url"].endswith("/api/mpesa/stk/callback/[redacted]")
     assert any("/api/mpesa/stk/callback/[redacted]" in (b.get("message") or "")
                for b in crashed["breadcrumbs"]["values"])
+
+
+def test_extra_fields_reach_the_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    logging.getLogger("adapters.emitter").error("a settled deal's posting cannot be written",
+                                                extra={"alert": True, "deal": "d-1"})
+    record = _json_lines(capsys.readouterr().err)[-1]
+    assert record["alert"] is True and record["deal"] == "d-1"
+
+
+def test_jwts_are_scrubbed_from_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    logging.getLogger("api").warning("bad token %s", jwt, extra={"url": f"/x?token={jwt}"})
+    err = capsys.readouterr().err
+    assert "eyJ" not in err and err.count("[redacted]") == 2
+
+
+BEAT_WITH_SENTRY = """
+import json, sentry_sdk
+from celery import signals
+from workers import celery_app
+from tests.adapters.test_observability import Recording, URL
+signals.beat_init.send(sender=celery_app.app)
+client = sentry_sdk.get_client()
+transport = Recording()
+client.transport = transport
+sentry_sdk.capture_message("beat could not enqueue for 254708374149 via " + URL)
+sentry_sdk.flush()
+print(json.dumps({"active": client.is_active(), "events": transport.events}, default=str))
+"""
+
+
+def test_beat_starts_sentry_with_the_scrubber() -> None:
+    """A real process, as ``celery beat`` starts: beat_init (not celeryd_init) fires there."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.stack import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", BEAT_WITH_SENTRY], cwd=ROOT, capture_output=True, text=True,
+        timeout=60, check=True,
+        env={**os.environ, "APP_ENV": "test", "SENTRY_DSN": "https://public@sentry.invalid/1",
+             "MPESA_CALLBACK_TOKEN": TOKEN})
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["active"], "beat did not start Sentry"
+    text = json.dumps(report["events"])
+    assert report["events"] and TOKEN not in text and "254708374149" not in text
+    assert "2547****149" in text and "/api/mpesa/stk/callback/[redacted]" in text

@@ -1,0 +1,194 @@
+"""The operator's CLI (``flask --app wsgi …``) against the running stack's Mongo and Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from adapters.observability import mask_phones
+from adapters.settings import Settings
+from api import create_app
+from devstack.run import write_stack_env
+from tests.helpers import Api, database, open_deal, pay, register, wait_for_payment, wait_until
+from tests.stack import ROOT, Stack
+
+FLASK = Path(sys.executable).parent / "flask"
+PASSWORD = "an operator password"
+NO_CALLBACK_PHONE = "254700000005"  # the push succeeds; its callback never comes
+
+
+@pytest.fixture(scope="module")
+def app(stack: Stack) -> Flask:
+    return create_app(Settings(
+        app_env="test", mongo_url=stack.env["MONGO_URL"], mongo_db=stack.env["MONGO_DB"],
+        redis_url=stack.env["REDIS_URL"], mpesa_callback_token=stack.callback_token))
+
+
+def _cli(app: Flask, *args: str, input: str | None = None) -> Any:
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def _login(stack: Stack, email: str, password: str) -> requests.Response:
+    return requests.post(f"{stack.api}/api/auth/login",
+                         json={"email": email, "password": password}, timeout=10)
+
+
+def _email() -> str:
+    return f"ops-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def test_create_admin_asks_for_the_password_twice_with_the_typing_hidden(
+    app: Flask, stack: Stack,
+) -> None:
+    email = _email()
+    result = _cli(app, "create-admin", email, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output  # hidden while typed
+    assert "Repeat for confirmation" in result.output
+    session = _login(stack, email, PASSWORD)
+    assert session.status_code == 200 and session.json()["data"]["user"]["role"] == "admin"
+
+
+def test_create_admin_refuses_a_mistyped_confirmation(app: Flask) -> None:
+    result = _cli(app, "create-admin", _email(), input=f"{PASSWORD}\nanother one\n"
+                  f"{PASSWORD}\n{PASSWORD}\n")
+    assert "do not match" in result.output and result.exit_code == 0
+
+
+def test_a_password_on_the_command_line_still_works_with_a_warning(
+    app: Flask, stack: Stack,
+) -> None:
+    email = _email()
+    result = _cli(app, "create-admin", email, "--password", PASSWORD)
+    assert result.exit_code == 0 and "shell's history" in result.output
+    assert _login(stack, email, PASSWORD).status_code == 200
+
+
+def test_the_cli_finds_the_make_run_stack_through_stack_env_and_reads_stdin(
+    stack: Stack, tmp_path: Path,
+) -> None:
+    """No MONGO_URL nor REDIS_URL in the environment, ports that are not the defaults: the
+    addresses `make run` wrote (devstack/run.py) are found; the password comes on stdin."""
+    write_stack_env(tmp_path, {name: stack.env[name] for name in
+                               ("MONGO_URL", "MONGO_DB", "REDIS_URL", "API_PORT")})
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("MONGO_URL", "MONGO_DB", "REDIS_URL", "APP_ENV")}
+    email = _email()
+    done = subprocess.run([str(FLASK), "--app", "wsgi", "create-admin", email, "--password-stdin"],
+                          cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)}, input=PASSWORD + "\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "created" in done.stdout
+    assert _login(stack, email, PASSWORD).status_code == 200
+
+
+def _flagged_malformed(stack: Stack) -> str:
+    marker = uuid.uuid4().hex
+    url = f"{stack.api}/api/mpesa/stk/callback/{stack.callback_token}"
+    assert requests.post(url, json={"not": "daraja", "marker": marker}, timeout=10).ok
+    db = database(stack)
+    doc = wait_until(lambda: db.mpesa_callbacks.find_one(
+        {"raw": {"$regex": marker}, "status": "flagged"}), what="the callback to be flagged")
+    return str(doc["_id"])
+
+
+def test_replay_callback_processes_a_flagged_callback_again(app: Flask, stack: Stack) -> None:
+    callback_id = _flagged_malformed(stack)
+    result = _cli(app, "replay-callback", callback_id)
+    assert result.exit_code == 0, result.output
+    db = database(stack)
+    again = wait_until(lambda: db.mpesa_callbacks.find_one(
+        {"_id": callback_id, "status": "flagged", "replays": {"$exists": True}}),
+        what="the replayed callback to be processed again")
+    assert len(again["replays"]) == 1
+    assert again["replays"][0]["was"]["outcome"].startswith("malformed")
+    assert again["processed"]["outcome"].startswith("malformed")  # verdict given anew
+
+
+def test_review_callback_takes_it_off_the_flagged_list_with_a_note(
+    app: Flask, stack: Stack,
+) -> None:
+    callback_id = _flagged_malformed(stack)
+    result = _cli(app, "review-callback", callback_id, "--note", "not Safaricom's address")
+    assert result.exit_code == 0, result.output
+    doc = database(stack).mpesa_callbacks.find_one({"_id": callback_id})
+    assert doc["status"] == "reviewed" and doc["review"]["note"] == "not Safaricom's address"
+    assert doc["processed"]["outcome"].startswith("malformed")  # the verdict is kept
+    twice = _cli(app, "review-callback", callback_id, "--note", "again")
+    assert twice.exit_code != 0 and "no flagged callback" in twice.output
+
+
+def test_replay_and_review_refuse_an_unknown_callback(app: Flask) -> None:
+    assert _cli(app, "replay-callback", "nope").exit_code != 0
+    assert _cli(app, "review-callback", "nope", "--note", "x").exit_code != 0
+
+
+def test_ensure_indexes_puts_back_a_dropped_index(stack: Stack) -> None:
+    fresh = f"cli_{uuid.uuid4().hex[:8]}"
+    app = create_app(Settings(app_env="test", mongo_url=stack.env["MONGO_URL"], mongo_db=fresh,
+                              redis_url=stack.env["REDIS_URL"]))
+    payments = database(stack).client[fresh]["payments"]
+    before = set(payments.index_information())
+    payments.drop_indexes()
+    assert set(payments.index_information()) == {"_id_"}
+    result = _cli(app, "ensure-indexes")
+    assert result.exit_code == 0, result.output
+    assert set(payments.index_information()) == before
+
+
+def test_sweep_enqueues_beats_task_now_for_a_worker(app: Flask, stack: Stack) -> None:
+    now = f"2020-01-01T00:00:00.{uuid.uuid4().int % 10**6:06d}+00:00"  # marks this run
+    result = _cli(app, "sweep", "deals.auto_release", "--now", now)
+    assert result.exit_code == 0, result.output
+    wait_until(lambda: now in stack.log("worker-recon").read_text(), timeout=20,
+               what="the recon worker to run the sweep")
+    ran = [line for line in stack.log("worker-recon").read_text().splitlines() if now in line]
+    assert any("deals.auto_release" in line for line in ran)
+    refused = _cli(app, "sweep", "payments.request_stk_push")
+    assert refused.exit_code != 0  # only beat's sweeps, never a money movement by hand
+
+
+def test_a_made_admin_can_list_flagged_callbacks(app: Flask, stack: Stack) -> None:
+    email = _email()
+    assert _cli(app, "create-admin", email, "--password-stdin",
+                input=PASSWORD + "\n").exit_code == 0
+    admin = Api(stack.api, _login(stack, email, PASSWORD).json()["data"]["accessToken"])
+    assert admin.data("GET", "/api/admin/callbacks")["page"] == 1
+
+
+def test_a_sweep_and_the_tasks_it_enqueues_carry_the_request_id_it_printed(
+    app: Flask, stack: Stack,
+) -> None:
+    """A payment whose callback never comes is due an STK Query: the reconcile sweep enqueues
+    it, and the query task logs under the sweep's request id."""
+    buyer, seller = register(stack, "buyer"), register(stack, "seller")
+    paid = pay(buyer, open_deal(buyer, seller)["id"], NO_CALLBACK_PHONE).json()["data"]
+    wait_for_payment(buyer, paid["id"], "pending")
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # its first query is due
+    result = _cli(app, "sweep", "payments.reconcile", "--now", soon)
+    assert result.exit_code == 0, result.output
+    printed = re.search(r"request id (cli-[0-9a-f]{32})", result.output)
+    assert printed, result.output
+    request_id = printed.group(1)
+
+    def query_lines() -> list[dict[str, Any]] | None:
+        lines = [json.loads(line) for line in stack.log("worker-payments").read_text()
+                 .splitlines() if line.startswith("{") and request_id in line]
+        queries = {r["task_id"] for r in lines if r.get("task") == "payments.query_stk"
+                   and r.get("task_args") == [mask_phones(paid["id"])]}
+        return lines if any(r["event"] == "task finished" and r["task_id"] in queries
+                            for r in lines) else None
+
+    lines = wait_until(query_lines, what="the query task's lines under the sweep's request id")
+    assert all(r["request_id"] == request_id and r.get("task_id") for r in lines)
