@@ -35,6 +35,7 @@ REFUSAL_WRITE_S = 0.5  # the most a refused (or an admin's read) request waits f
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CALLBACKS = "mpesa"  # the callbacks' blueprint: a 404 on a matched route is a wrong token
 ID_ARGS = ("deal_id", "payment_id", "payout_id", "notification_id")
+SOCKET_CONNECT, SOCKET_PATH = "socketio.connect", "/socket.io/"
 
 
 def init(app: Flask) -> None:
@@ -89,16 +90,28 @@ def _record_answer(response: Response) -> None:
     container().audit().insert(record, REFUSAL_WRITE_S)
 
 
-def _record(actor: Actor, outcome: AuditOutcome, status: int | None,
-            code: str | None) -> AuditRecord:
+def refused_connect() -> None:
+    """A Socket.IO connect refused (no, a bad or a revoked token): recorded as the 401 it
+    amounts to, best effort, like any refusal."""
+    try:
+        record = _record(ANONYMOUS, AuditOutcome.REFUSED, 401, "UNAUTHORIZED",
+                         action=SOCKET_CONNECT, path=SOCKET_PATH)
+        container().audit().insert(record, REFUSAL_WRITE_S)
+    except Exception as exc:  # the audit never changes an answer
+        log.warning("audit record not written", extra={
+            "action": SOCKET_CONNECT, "error": type(exc).__name__})
+
+
+def _record(actor: Actor, outcome: AuditOutcome, status: int | None, code: str | None,
+            action: str | None = None, path: str | None = None) -> AuditRecord:
     c = container()
     args = request.view_args or {}
     object_id = next((str(args[name]) for name in ID_ARGS if name in args), None)
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
     return AuditRecord(
         id=c.ctx.ids.new_id(), at=c.ctx.clock.now(), actor=actor,
-        action=clipped(request.endpoint or "<unmatched>"), method=request.method,
-        path=clipped(rule), object_id=clipped(object_id) if object_id else None,
+        action=clipped(action or request.endpoint or "<unmatched>"), method=request.method,
+        path=clipped(path or rule), object_id=clipped(object_id) if object_id else None,
         ip=request.remote_addr, user_agent=clipped(request.user_agent.string, MAX_USER_AGENT),
         outcome=outcome, status=status, error_code=code, request_id=g.get("request_id"))
 

@@ -10,6 +10,7 @@ from flask_socketio import SocketIO, join_room
 
 from adapters.emitter import room
 from adapters.settings import Settings
+from api import audit
 from api.deps import container
 
 
@@ -22,6 +23,12 @@ def init(app: Flask, settings: Settings) -> SocketIO:
 
     @socketio.on("connect")
     def _connect(auth: dict[str, Any] | None = None) -> bool:
+        if _accept(auth):
+            return True
+        audit.refused_connect()
+        return False
+
+    def _accept(auth: dict[str, Any] | None) -> bool:
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             return False

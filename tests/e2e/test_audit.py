@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
+import socketio
 
 from adapters.mongo.audit import MongoAudit
 from tests.helpers import Api, database, funded_deal, make_admin, register, wait_until
@@ -124,6 +126,19 @@ def test_a_callback_with_a_wrong_token_is_refused_and_recorded_without_the_token
     assert record["objectId"] is None
     assert guess not in str(list(db.audit.find()))
     assert db.mpesa_callbacks.count_documents({}) == before
+
+
+def test_a_refused_socket_connect_is_recorded(stack: Stack) -> None:
+    admin, agent = make_admin(stack), f"socket-audit/{uuid.uuid4().hex[:8]}"
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(stack.api, auth={"token": "not-a-token"}, headers={"User-Agent": agent},
+                       transports=["websocket"], wait_timeout=10)
+    found = wait_until(lambda: [r for r in _trail(admin, "&action=socketio.connect")
+                                if r["userAgent"] == agent], what="the refused connect's record")
+    assert [(r["outcome"], r["status"], r["actor"]["role"], r["ip"]) for r in found] == [
+        ("refused", 401, "anonymous", "127.0.0.1")]
+    assert "not-a-token" not in str(list(database(stack).audit.find()))
 
 
 @contextmanager
