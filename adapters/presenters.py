@@ -158,6 +158,7 @@ def present_user(user: User) -> dict[str, Any]:
 PHONE_KEYS = frozenset({"phonenumber", "partya", "partyb", "msisdn", "receiverparty"})
 NAME_KEYS = frozenset({"receiverpartypublicname", "debitpartyname", "creditpartyname",
                        "firstname", "middlename", "lastname", "customername", "name_of_payer"})
+TEXT_KEYS = frozenset({"resultdesc", "remarks", "occasion", "billrefnumber"})
 
 
 def mask_name(name: str) -> str:
@@ -169,7 +170,9 @@ def mask_name(name: str) -> str:
 
 def mask_callback_body(body: Any) -> Any:
     """A callback body as M-Pesa sent it, with phone numbers and names masked: by key
-    (``PhoneNumber``, ``PartyA``...), by ``{Name|Key, Value}`` item, and any number in text."""
+    (``PhoneNumber``, ``PartyA``...), by ``{Name|Key, Value}`` item, and any number in free text
+    (``ResultDesc``, or a body that is not JSON). Ids are left alone: a CheckoutRequestID or a
+    uuid may hold nine digits in a row, and operators search by them."""
     if isinstance(body, dict):
         label = body.get("Name", body.get("Key"))
         masked = {key: _masked_value(key, value) for key, value in body.items()}
@@ -178,7 +181,7 @@ def mask_callback_body(body: Any) -> Any:
         return masked
     if isinstance(body, list):
         return [mask_callback_body(item) for item in body]
-    if isinstance(body, str):
+    if isinstance(body, str):  # the whole body: not JSON
         return mask_phones(body)
     return body
 
@@ -192,4 +195,6 @@ def _masked_value(key: str, value: Any) -> Any:
         return mask_phone(str(value))
     if key.lower() in NAME_KEYS:
         return mask_name(str(value))
-    return mask_phones(value) if isinstance(value, str) else value
+    if key.lower() in TEXT_KEYS and isinstance(value, str):
+        return mask_phones(value)
+    return value

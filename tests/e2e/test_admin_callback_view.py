@@ -30,7 +30,7 @@ def test_the_callback_view_masks_phones_and_names_and_keeps_the_raw_body(stack: 
             {"Name": "PhoneNumber", "Value": int(PHONE)}]}}}}
     b2c = {"Result": {
         "ResultType": 0, "ResultCode": 0, "ResultDesc": "ok", "PartyA": PHONE,
-        "OriginatorConversationID": f"o-{marker}", "ConversationID": f"c-{marker}",
+        "OriginatorConversationID": f"o-{marker}", "ConversationID": f"c-{marker}-712345678",
         "TransactionID": "TKR7QX", "ResultParameters": {"ResultParameter": [
             {"Key": "TransactionAmount", "Value": 100},
             {"Key": "ReceiverPartyPublicName", "Value": f"{PHONE} - {NAME}"}]}}}
@@ -49,6 +49,9 @@ def test_the_callback_view_masks_phones_and_names_and_keeps_the_raw_body(stack: 
     assert bodies["stk"]["Body"]["stkCallback"]["ResultDesc"] == "paid from 2547****149"
     result = bodies["b2c_result"]["Result"]
     assert result["PartyA"] == "2547****149" and result["TransactionID"] == "TKR7QX"
+    # Ids stay as sent, even with nine digits in a row: operators search by them.
+    assert bodies["stk"]["Body"]["stkCallback"]["CheckoutRequestID"] == f"ws_CO_{marker}"
+    assert result["ConversationID"] == f"c-{marker}-712345678"
     assert {"Key": "ReceiverPartyPublicName", "Value": "2547****149 - J*** D***"} \
         in result["ResultParameters"]["ResultParameter"]
 
