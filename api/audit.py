@@ -4,12 +4,15 @@ An admin's write (any method but GET, HEAD, OPTIONS) is recorded as ``attempted`
 view runs; if that record cannot be written the action does not run and the answer is 503.
 After the answer, a record with the outcome is written for admins' requests, every 401 and
 403, and a callback with a wrong path token (answered 404). Those writes are best effort and
-bounded: a slow MongoDB costs a refusal ``REFUSAL_WRITE_S`` at most, then a log line.
+bounded: a slow MongoDB costs a refusal ``REFUSAL_WRITE_S`` at most, then a log line; and
+refusals are recorded ``REFUSALS_PER_S`` a second at most per process (admins' always).
 Never recorded: tokens, passwords, bodies, full paths of callbacks, phone numbers."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -32,10 +35,42 @@ from domain.audit import (
 log = logging.getLogger(__name__)
 
 REFUSAL_WRITE_S = 0.5  # the most a refused (or an admin's read) request waits for its record
+# Refusals are written at most this fast per process (callbacks are not rate limited, and a
+# flood of bad tokens must not become a flood of inserts); the rest are counted in a log line.
+REFUSALS_PER_S, REFUSAL_BURST = 20.0, 40
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CALLBACKS = "mpesa"  # the callbacks' blueprint: a 404 on a matched route is a wrong token
 ID_ARGS = ("deal_id", "payment_id", "payout_id", "notification_id")
 SOCKET_CONNECT, SOCKET_PATH = "socketio.connect", "/socket.io/"
+
+
+class RefusalBudget:
+    """A token bucket: ``rate`` records a second, ``burst`` at once; what it refuses is counted
+    and logged once a second at most."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate, self._burst = rate, float(burst)
+        self._tokens, self._at = float(burst), time.monotonic()
+        self._skipped, self._reported_at = 0, 0.0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            self._skipped += 1
+            if now - self._reported_at >= 1.0:
+                log.warning("audit records of refusals not written: over the budget",
+                            extra={"skipped": self._skipped, "per_s": self._rate})
+                self._skipped, self._reported_at = 0, now
+            return False
+
+
+_budget = RefusalBudget(REFUSALS_PER_S, REFUSAL_BURST)
 
 
 def init(app: Flask) -> None:
@@ -80,8 +115,10 @@ def _record_answer(response: Response) -> None:
     wrong_token = (request.blueprint == CALLBACKS and request.url_rule is not None
                    and status == 404)
     actor = _verified_actor()
-    if not (status in (401, 403) or wrong_token or actor.role == "admin"
-            or g.get("audit_attempted")):
+    admins = actor.role == "admin" or g.get("audit_attempted")
+    if not (admins or status in (401, 403) or wrong_token):
+        return
+    if not admins and not _budget.take():
         return
     code = None
     if status >= 400 and response.is_json:
@@ -93,6 +130,8 @@ def _record_answer(response: Response) -> None:
 def refused_connect() -> None:
     """A Socket.IO connect refused (no, a bad or a revoked token): recorded as the 401 it
     amounts to, best effort, like any refusal."""
+    if not _budget.take():
+        return
     try:
         record = _record(ANONYMOUS, AuditOutcome.REFUSED, 401, "UNAUTHORIZED",
                          action=SOCKET_CONNECT, path=SOCKET_PATH)

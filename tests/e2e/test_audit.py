@@ -7,6 +7,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import requests
 import socketio
 
 from adapters.mongo.audit import MongoAudit
+from api.audit import REFUSAL_BURST, REFUSALS_PER_S
 from tests.helpers import Api, database, funded_deal, make_admin, register, wait_until
 from tests.stack import Stack
 
@@ -139,6 +141,27 @@ def test_a_refused_socket_connect_is_recorded(stack: Stack) -> None:
     assert [(r["outcome"], r["status"], r["actor"]["role"], r["ip"]) for r in found] == [
         ("refused", 401, "anonymous", "127.0.0.1")]
     assert "not-a-token" not in str(list(database(stack).audit.find()))
+
+
+def test_a_flood_of_refusals_is_recorded_at_a_bounded_rate_and_the_rest_counted(
+    stack: Stack,
+) -> None:
+    agent, flood = f"flood/{uuid.uuid4().hex[:8]}", 300
+    url = f"{stack.api}/api/mpesa/stk/callback/flood-{uuid.uuid4().hex}"  # callbacks: no limits
+
+    def hit(_: int) -> int:
+        return requests.post(url, json={}, headers={"User-Agent": agent}, timeout=10).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(hit, range(flood)))
+    elapsed = time.monotonic() - started
+    assert codes == [404] * flood
+    assert elapsed < (flood - REFUSAL_BURST) / REFUSALS_PER_S, "too slow to exceed the budget"
+    recorded = database(stack).audit.count_documents({"userAgent": agent})
+    assert 1 <= recorded <= REFUSAL_BURST + REFUSALS_PER_S * elapsed + 1, (recorded, elapsed)
+    wait_until(lambda: "over the budget" in stack.tail("api", 3000),
+               what="the log line counting the refusals not recorded")
 
 
 @contextmanager
