@@ -19,6 +19,7 @@ from flask import Flask, Response, g, request
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import decode_token, get_jwt
 
+from adapters.observability import mask_phones
 from api.deps import container
 from api.envelope import error
 from api.errors import RETRY_AFTER_S
@@ -150,8 +151,10 @@ def _record(actor: Actor, outcome: AuditOutcome, status: int | None, code: str |
     return AuditRecord(
         id=c.ctx.ids.new_id(), at=c.ctx.clock.now(), actor=actor,
         action=clipped(action or request.endpoint or "<unmatched>"), method=request.method,
-        path=clipped(path or rule), object_id=clipped(object_id) if object_id else None,
-        ip=request.remote_addr, user_agent=clipped(request.user_agent.string, MAX_USER_AGENT),
+        path=clipped(path or rule),
+        # Both are whatever the client sent: a phone number typed in either is masked.
+        object_id=clipped(mask_phones(object_id)) if object_id else None, ip=request.remote_addr,
+        user_agent=clipped(mask_phones(request.user_agent.string), MAX_USER_AGENT),
         outcome=outcome, status=status, error_code=code, request_id=g.get("request_id"))
 
 

@@ -68,6 +68,19 @@ def test_a_refused_request_is_recorded_with_who_what_when_and_where(stack: Stack
     assert buyer.token not in stored and admin.token not in stored  # type: ignore[operator]
 
 
+def test_a_phone_number_sent_in_the_path_or_the_user_agent_is_masked_in_the_record(
+    stack: Stack,
+) -> None:
+    admin, rid = make_admin(stack), _rid()
+    refused = Api(stack.api).get("/api/transactions/0712345678", headers={
+        "X-Request-ID": rid, "User-Agent": "app/1.0 (+254712345678)"})
+    assert refused.status_code == 401
+    [record] = _records(admin, rid)
+    assert record["objectId"] == "2547****678"
+    assert record["userAgent"] == "app/1.0 (2547****678)"
+    assert "12345678" not in str(database(stack).audit.find_one({"requestId": rid}))
+
+
 def test_resolving_a_dispute_is_on_record_before_it_runs(stack: Stack) -> None:
     seller, buyer, admin = register(stack, "seller"), register(stack, "buyer"), make_admin(stack)
     deal = funded_deal(stack, buyer, seller, amount=600)
