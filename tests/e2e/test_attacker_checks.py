@@ -1,17 +1,21 @@
 """What an attacker tries: query operators in filters and bodies, a huge body. Each is a 4xx in
 the envelope that names the field, and nothing is written. (A callback with a wrong path token is
-refused and audited: tests/e2e/test_audit.py.)"""
+refused and audited: tests/e2e/test_audit.py.) A forged or misused token is a 401, recorded."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
-from tests.helpers import Api, database, make_admin, open_deal, register
+from tests.helpers import Api, database, make_admin, open_deal, register, wait_until
 from tests.stack import Stack
 
 COLLECTIONS = ("users", "deals", "deal_events", "payments", "payouts", "postings",
@@ -94,3 +98,39 @@ def test_a_ten_megabyte_body_is_413_in_the_envelope_and_writes_nothing(
     answer = people["buyer"].call("POST", path, data=huge,
                                   headers={"Content-Type": "application/json"})
     _refused(answer, 413, "PAYLOAD_TOO_LARGE")
+
+
+def _forged(claims: dict[str, Any], key: str | None) -> str:
+    """A token with ``claims``: signed with a key that is not ours, or ``alg: none``."""
+    if key is not None:
+        return jwt.encode(claims, key, algorithm="HS256")
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def test_a_forged_or_misused_token_is_401_and_recorded(stack: Stack,
+                                                       people: dict[str, Any]) -> None:
+    buyer, admin = people["buyer"], people["admin"]
+    now = int(time.time())
+    claims = {"sub": buyer.user["id"], "role": "admin", "email": buyer.user["email"],
+              "type": "access", "jti": uuid.uuid4().hex, "iat": now, "nbf": now,
+              "exp": now + 600, "fresh": False}
+    attempts = {
+        "another key": ("GET", "/api/admin/audit", _forged(claims, "not-the-secret-" * 4)),
+        "alg none": ("GET", "/api/admin/callbacks", _forged(claims, None)),
+        "refresh as access": ("GET", "/api/users/me", buyer.refresh),
+        "access as refresh": ("POST", "/api/auth/refresh", buyer.token),
+        "not a token": ("GET", "/api/wallet", "abc.def.ghi"),
+    }
+    for what, (method, path, token) in attempts.items():
+        rid = f"forged-{uuid.uuid4().hex[:10]}"
+        answer = requests.request(method, stack.api + path, timeout=10, headers={
+            "Authorization": f"Bearer {token}", "X-Request-ID": rid})
+        _refused(answer, 401, "UNAUTHORIZED")
+        record = wait_until(lambda rid=rid: database(stack).audit.find_one({"requestId": rid}),
+                            what=f"the record of {what}")
+        assert (record["actorRole"], record["actorId"], record["outcome"]) == (
+            "anonymous", None, "refused"), what
+    assert admin.data("GET", "/api/admin/audit?limit=1")["total"] >= len(attempts)
