@@ -10,9 +10,11 @@ Never recorded: tokens, passwords, bodies, full paths of callbacks, phone number
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -126,6 +128,19 @@ def _record_answer(response: Response) -> None:
         code = ((response.get_json(silent=True) or {}).get("error") or {}).get("code")
     record = _record(actor, outcome_of(status, wrong_token), status, code)
     container().audit().insert(record, REFUSAL_WRITE_S)
+
+
+def refusals_recorded(connect: Callable[..., bool]) -> Callable[..., bool]:
+    """For the Socket.IO connect handler: a refused connect is recorded."""
+
+    @functools.wraps(connect)
+    def handler(*args: Any) -> bool:
+        accepted = connect(*args)
+        if not accepted:
+            refused_connect()
+        return accepted
+
+    return handler
 
 
 def refused_connect() -> None:

@@ -22,13 +22,8 @@ def init(app: Flask, settings: Settings) -> SocketIO:
     )
 
     @socketio.on("connect")
+    @audit.refusals_recorded
     def _connect(auth: dict[str, Any] | None = None) -> bool:
-        if _accept(auth):
-            return True
-        audit.refused_connect()
-        return False
-
-    def _accept(auth: dict[str, Any] | None) -> bool:
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             return False
