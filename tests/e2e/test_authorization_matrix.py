@@ -3,7 +3,10 @@
 The table below is the whole API. The endpoints are read from the running app's OpenAPI document
 and from the app's url_map (which also holds the callbacks and the docs); an endpoint that is
 not in the table fails the test, and so does a row for an endpoint that no longer exists.
-Adding an endpoint: add one ``row(...)``.
+Adding an endpoint: add one ``row(...)``. A call that ends every session of its caller (log out
+everywhere, a password change) takes ``throwaway=True``: each actor is then a new account of its
+role, so the parties' own sessions live on for the rows after it. Path parameters other than the
+ids take ``params={"name": "value"}``.
 
 Ids in paths are real objects of the deal's parties, so another user's answer tests IDOR; it
 must also be exactly the answer for an id that does not exist (nothing tells them apart).
@@ -41,10 +44,14 @@ class World:
     deals: dict[str, str] = field(default_factory=dict)  # name → deal id
     ids: dict[str, str] = field(default_factory=dict)  # path parameter → a real object's id
 
-    def caller(self, actor: str, fresh: bool = False) -> Api:
-        """The actor's client; ``fresh``: newly signed in (for calls that revoke the token)."""
+    def caller(self, actor: str, fresh: bool = False, throwaway: bool = False) -> Api:
+        """The actor's client; ``fresh``: newly signed in (for calls that revoke the token);
+        ``throwaway``: a new account of the actor's role (for calls that end every session)."""
         if actor == "anonymous":
             return Api(self.stack.api)
+        if throwaway:
+            return make_admin(self.stack) if actor == "admin" else register(
+                self.stack, "seller" if actor == "seller" else "buyer")
         api = self.users[actor]
         if not fresh:
             return api
@@ -69,7 +76,9 @@ class Row:
     body: Body | None = None
     idempotent_key: bool = False  # send a new Idempotency-Key with each call
     fresh: bool = False  # each actor signs in anew first (the call revokes its token)
+    throwaway: bool = False  # each actor is a new account of its role (the call ends them all)
     refresh_token: bool = False  # the actor presents its refresh token, not its access token
+    params: dict[str, str] = field(default_factory=dict)  # other path parameters' values
 
 
 def row(endpoint: str, *expect: int, **options: Any) -> Row:
@@ -103,7 +112,7 @@ MATRIX: list[Row] = [
     row("POST /api/auth/login",                     200, 200, 200, 200, 200, body=_buyer_login),
     row("POST /api/auth/refresh",                   401, 200, 200, 200, 200, fresh=True,
         refresh_token=True),
-    row("POST /api/auth/logout",                    401, 200, 200, 200, 200, fresh=True),
+    row("POST /api/auth/logout",                    401, 200, 200, 200, 200, throwaway=True),
     row("GET /api/users/me",                        401, 200, 200, 200, 200),
     row("PUT /api/users/me",                        401, 200, 200, 200, 200,
         body=_const({"lastName": "Tester"})),
@@ -193,6 +202,8 @@ def world(stack: Stack) -> Iterator[World]:
 def _path(world: World, r: Row, nonexistent: bool = False) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in r.params:
+            return r.params[name]
         if nonexistent and name != "token":
             return uuid.uuid4().hex[:24]
         return world.deals[r.on] if name == "deal_id" else world.ids[name]
@@ -201,7 +212,7 @@ def _path(world: World, r: Row, nonexistent: bool = False) -> str:
 
 
 def _call(world: World, r: Row, actor: str, nonexistent: bool = False) -> requests.Response:
-    api = world.caller(actor, fresh=r.fresh)
+    api = world.caller(actor, fresh=r.fresh, throwaway=r.throwaway)
     headers = {"Idempotency-Key": uuid.uuid4().hex} if r.idempotent_key else {}
     if r.refresh_token and api.refresh:
         headers["Authorization"] = f"Bearer {api.refresh}"
