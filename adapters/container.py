@@ -13,6 +13,7 @@ from requests.adapters import HTTPAdapter
 from adapters.cached_users import CachedUsers
 from adapters.daraja import DarajaClient
 from adapters.emitter import SocketNotifier
+from adapters.mongo.audit import MongoAudit
 from adapters.mongo.callbacks import MongoCallbacks
 from adapters.mongo.client import Doc, connect, ensure_indexes
 from adapters.mongo.deals import MongoDeals
@@ -49,6 +50,10 @@ class Container:
         """One client per process: its HTTP connections and SecurityCredential are shared by
         every thread of the pool (the OAuth token is shared by every process, in Redis)."""
         return self.daraja
+
+    def audit(self) -> MongoAudit:
+        """The append-only audit trail (a handle on the collection: cheap to make)."""
+        return MongoAudit(self.db)
 
 
 def push_lost_after_s(settings: Settings) -> int:

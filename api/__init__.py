@@ -16,6 +16,7 @@ from adapters.queue import CeleryTaskQueue
 from adapters.settings import Settings
 from api import (
     admin,
+    audit,
     auth,
     callbacks,
     cli,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
     errors.register(app)
+    audit.init(app)  # after the request ids: every record carries one
     cli.register(app)
     app.extensions["escrow_socketio"] = realtime.init(app, settings)
     _trust_proxies(app, settings.trusted_proxy_hops)

@@ -13,7 +13,7 @@ from adapters.emitter import room
 from adapters.redis_store import subscriber
 from adapters.settings import Settings
 from adapters.socket_sessions import Held, SocketSessions
-from api import tokens
+from api import audit, tokens
 
 
 def init(app: Flask, settings: Settings) -> SocketIO:
@@ -28,6 +28,7 @@ def init(app: Flask, settings: Settings) -> SocketIO:
         lambda sid: socketio.server.disconnect(sid, namespace="/", ignore_queue=True))
 
     @socketio.on("connect")
+    @audit.refusals_recorded
     def _connect(auth: dict[str, Any] | None = None) -> bool:
         token = (auth or {}).get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
@@ -15,9 +16,11 @@ from domain.users import MAX_NAME, MAX_PASSWORD, MIN_PASSWORD
 
 
 def _operator_keys(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, dict):
+    """Keys that look like query operators: ``$gt`` in a body, ``status[$ne]`` in a query
+    string (a Mapping there: webargs' MultiDictProxy, which would drop them silently)."""
+    if isinstance(value, Mapping):
         bad = [f"{path}{k}" for k in value
-               if isinstance(k, str) and (k.startswith("$") or "\0" in k)]
+               if isinstance(k, str) and (k.startswith("$") or "[$" in k or "\0" in k)]
         for key, inner in value.items():
             bad += _operator_keys(inner, f"{path}{key}.")
         return bad

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.audit import AuditQuery, AuditRecord
 from domain.deals import Deal, DealStatus, TimelineEvent
 from domain.ledger import Posting
 from domain.notifications import Notification
@@ -268,3 +269,13 @@ class CallbackInbox(Protocol):
     def find(self, status: str | None, page: int,
              limit: int) -> tuple[Sequence[Mapping[str, object]], int]:
         """Stored callbacks as kept (raw body, source, outcome), newest first."""
+
+
+class AuditLog(Protocol):
+    """The audit trail: records are inserted and read, never changed or removed."""
+
+    def insert(self, record: AuditRecord, timeout_s: float) -> None:
+        """Write one record, waiting ``timeout_s`` at most; raises if it was not written."""
+
+    def find(self, query: AuditQuery) -> tuple[Sequence[AuditRecord], int]:
+        """Newest first, with the total that matched."""
