@@ -101,6 +101,11 @@ def _new_deal(world: World, actor: str) -> dict[str, Any]:
             "sellerEmail": world.users["seller"].user["email"]}
 
 
+def _password_change(world: World, actor: str) -> dict[str, Any]:
+    return {"currentPassword": ADMIN_PASSWORD if actor == "admin" else PASSWORD,
+            "newPassword": "a new password for the matrix"}
+
+
 def _const(body: dict[str, Any]) -> Body:
     return lambda world, actor: body
 
@@ -113,7 +118,10 @@ MATRIX: list[Row] = [
     row("POST /api/auth/refresh",                   401, 200, 200, 200, 200, fresh=True,
         refresh_token=True),
     row("POST /api/auth/logout",                    401, 200, 200, 200, 200, throwaway=True),
+    row("POST /api/auth/logout-all",                401, 200, 200, 200, 200, throwaway=True),
     row("GET /api/users/me",                        401, 200, 200, 200, 200),
+    row("PUT /api/users/me/password",               401, 200, 200, 200, 200, throwaway=True,
+        body=_password_change),
     row("PUT /api/users/me",                        401, 200, 200, 200, 200,
         body=_const({"lastName": "Tester"})),
     row("GET /api/transactions",                    401, 200, 200, 200, 200),
