@@ -166,3 +166,8 @@ class LoginAttempts:
 
     def succeeded(self, email: str) -> None:
         self._r.delete(self.key(email))
+
+    def clear(self, email: str) -> bool:
+        """An operator's unlock: forget the failures; False if the account was not locked."""
+        count = self._r.getdel(self.key(email))
+        return count is not None and int(count) >= self._threshold

@@ -19,13 +19,14 @@ from adapters.mongo.client import ensure_indexes
 from api.deps import broker, container, ctx
 from domain.errors import DomainError
 from domain.services import accounts
+from domain.users import normalise_email
 
 SWEEPS = sorted({str(entry["task"]) for entry in celeryconfig.beat_schedule.values()})
 
 
 def register(app: Flask) -> None:
-    for command in (create_admin, replay_callback, review_callback, ensure_indexes_command,
-                    sweep):
+    for command in (create_admin, unlock_account, replay_callback, review_callback,
+                    ensure_indexes_command, sweep):
         app.cli.add_command(command)
 
 
@@ -55,6 +56,18 @@ def create_admin(email: str, password: str | None, password_stdin: bool) -> None
         message = f"{fields}: {error.message}" if fields else error.message
         raise click.ClickException(message) from None
     click.echo(f"admin {user.email} created with id {user.id}")
+
+
+@click.command("unlock-account")
+@with_appcontext
+@click.argument("email")
+def unlock_account(email: str) -> None:
+    """Clear an account's failed sign-ins, so that a lockout ends now."""
+    email = normalise_email(email)
+    if container().login_attempts.clear(email):
+        click.echo(f"{email} unlocked")
+    else:
+        click.echo(f"{email} was not locked")
 
 
 @click.command("replay-callback")

@@ -20,6 +20,7 @@ from adapters.observability import mask_phones
 from adapters.settings import Settings
 from api import create_app
 from devstack.run import write_stack_env
+from tests.helpers import PASSWORD as HELPERS_PASSWORD
 from tests.helpers import Api, database, open_deal, pay, register, wait_for_payment, wait_until
 from tests.stack import ROOT, Stack
 
@@ -192,3 +193,22 @@ def test_a_sweep_and_the_tasks_it_enqueues_carry_the_request_id_it_printed(
 
     lines = wait_until(query_lines, what="the query task's lines under the sweep's request id")
     assert all(r["request_id"] == request_id and r.get("task_id") for r in lines)
+
+
+def test_unlock_account_lets_a_locked_account_sign_in_again(app: Flask, stack: Stack) -> None:
+    buyer = register(stack, "buyer")
+    email = buyer.user["email"]
+    for _ in range(app.extensions["escrow"].settings.login_lock_threshold):
+        assert _login(stack, email, "not the password at all").status_code == 401
+    assert _login(stack, email, HELPERS_PASSWORD).status_code == 401  # locked
+    result = _cli(app, "unlock-account", f"  {email.upper()} ")  # as an operator might type it
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{email} unlocked"
+    assert _login(stack, email, HELPERS_PASSWORD).status_code == 200
+
+
+def test_unlock_account_says_when_the_account_was_not_locked(app: Flask) -> None:
+    email = _email()
+    result = _cli(app, "unlock-account", email)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{email} was not locked"
