@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import sentry_sdk
 import structlog
+from sentry_sdk._types import AnnotatedValue  # what EventScrubber substitutes
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
 from adapters.settings import Settings
@@ -29,6 +30,15 @@ SECRET_KEYS = [
     "refresh_token", "accesstoken", "refreshtoken", "securitycredential", "initiatorpassword",
     "consumer_key", "consumer_secret", "passkey", "password", "passwordhash", "authorization",
 ]
+# A key whose lowercased name contains any of these is a secret wherever it appears (request
+# bodies, extra, breadcrumbs, frame locals, log fields): ``newPassword``, ``clientSecret``,
+# ``refreshTokenValue``, ``SecurityCredential``... Sentry's own denylist matches whole names.
+SECRET_KEY_PARTS = ("password", "secret", "token", "passkey", "credential", "authorization")
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a field of this name holds a secret (its value is never written)."""
+    return isinstance(key, str) and any(part in key.lower() for part in SECRET_KEY_PARTS)
 
 
 def mask_phones(text: str) -> str:
@@ -62,7 +72,8 @@ def scrub(text: str) -> str:
 
 
 def _mask_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {key: _mask_all(value) for key, value in event.items()}
+    return {key: REDACTED if is_secret_key(key) else _mask_all(value)
+            for key, value in event.items()}
 
 
 class _ScrubRecords(logging.Filter):
@@ -131,13 +142,31 @@ def _mask_all(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {_mask_all(key): _mask_all(inner) for key, inner in value.items()}
+        return {_mask_all(key): REDACTED if is_secret_key(key) else _mask_all(inner)
+                for key, inner in value.items()}
     if isinstance(value, (list, tuple)):
         return [_mask_all(inner) for inner in value]
     return value
 
 
+class _KeyScrubber(EventScrubber):
+    """Sentry's scrubber (request data and headers, extra, user, breadcrumbs' data, frames'
+    vars, spans), matching a key by name as Sentry does and also by ``is_secret_key``."""
+
+    def scrub_dict(self, d: object) -> None:
+        if not isinstance(d, dict):
+            return
+        for key, value in d.items():
+            if isinstance(key, str) and (key.lower() in self.denylist or is_secret_key(key)):
+                d[key] = AnnotatedValue.substituted_because_contains_sensitive_data()
+            elif self.recursive:
+                self.scrub_dict(value)
+                self.scrub_list(value)
+
+
 def _scrub_event(event: Any, _hint: Any) -> Any:
+    """Last pass over an event or a breadcrumb: secret-named keys' values (wherever the
+    scrubber does not look) and secrets, JWTs and phone numbers in every string."""
     return _mask_all(event)
 
 
@@ -153,7 +182,7 @@ def init_sentry(settings: Settings, *integrations: Any) -> bool:
         release=settings.release,
         send_default_pii=False,
         traces_sample_rate=0.0,
-        event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + SECRET_KEYS, recursive=True),
+        event_scrubber=_KeyScrubber(denylist=DEFAULT_DENYLIST + SECRET_KEYS, recursive=True),
         before_send=_scrub_event,
         before_breadcrumb=_scrub_event,
         integrations=list(integrations),
