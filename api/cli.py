@@ -5,8 +5,11 @@ chose to ``.data/stack.env`` and Settings reads them when the environment does n
 
 from __future__ import annotations
 
+import getpass
+import logging
 import sys
 import uuid
+from datetime import datetime, timedelta
 
 import click
 import structlog
@@ -22,6 +25,12 @@ from domain.services import accounts
 from domain.users import normalise_email
 
 SWEEPS = sorted({str(entry["task"]) for entry in celeryconfig.beat_schedule.values()})
+# These release escrowed money to sellers, cancel deals or post settlements: they only ever
+# run as of now, as beat runs them (they do what is due, nothing earlier).
+MONEY_SWEEPS = frozenset({"deals.auto_release", "deals.expire_unfunded",
+                          "ledger.repair_settlements"})
+NOW_SKEW = timedelta(seconds=60)  # how far ahead of this machine's clock --now may be
+log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
@@ -103,16 +112,60 @@ def ensure_indexes_command() -> None:
     click.echo("indexes ensured")
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "unknown"
+
+
+def _as_of(task: str, given: str, now: datetime, production: bool) -> str:
+    """``--now`` as given, if allowed: never in production, never for a sweep that moves or
+    cancels money, only an instant with a timezone and not ahead of ``now`` (beyond a skew)."""
+    if production:
+        raise click.UsageError("--now is refused in production: sweeps run as of now, as "
+                               "beat runs them")
+    if task in MONEY_SWEEPS:
+        raise click.UsageError(f"{task} moves or cancels money: it runs as of now only "
+                               "(what is due now), without --now")
+    try:
+        instant = datetime.fromisoformat(given)
+    except ValueError:
+        raise click.BadParameter(f"{given!r} is not an ISO 8601 instant",
+                                 param_hint="'--now'") from None
+    if instant.utcoffset() is None:
+        raise click.BadParameter(f"{given!r} needs a timezone (2026-11-24T10:30:00+03:00, "
+                                 "or Z for UTC)", param_hint="'--now'")
+    if instant > now + NOW_SKEW:
+        raise click.BadParameter(f"{given!r} is in the future (at most "
+                                 f"{int(NOW_SKEW.total_seconds())}s ahead of now)",
+                                 param_hint="'--now'")
+    return given
+
+
 @click.command("sweep")
 @with_appcontext
 @click.argument("task", type=click.Choice(SWEEPS))
-@click.option("--now", default=None, help="run as of this ISO instant (default: now)")
+@click.option("--now", default=None,
+              help="run as of this earlier instant, with a timezone (not in production, not "
+                   "for deals.auto_release, deals.expire_unfunded, ledger.repair_settlements)")
 def sweep(task: str, now: str | None) -> None:
     """Enqueue one of beat's sweeps now, as beat would; a worker of its queue runs it. Its
-    lines, and those of every task it enqueues, carry the request id printed."""
+    lines, and those of every task it enqueues, carry the request id printed. Who ran it is
+    logged (``operator command``)."""
+    c = container()
     request_id = f"cli-{uuid.uuid4().hex}"
+    who = {"command": "sweep", "task": task, "now": now, "request_id": request_id,
+           "os_user": _os_user()}
+    if now is not None:
+        try:
+            _as_of(task, now, c.ctx.clock.now(), c.settings.is_production)
+        except click.UsageError as refused:
+            log.warning("operator command refused", extra={**who, "reason": refused.message})
+            raise
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
+        log.info("operator command", extra=who)
         if not broker().send(task, **({"now": now} if now else {})):
             raise click.ClickException("the broker did not take the task; is Redis up?")
     finally:

@@ -150,14 +150,91 @@ def test_ensure_indexes_puts_back_a_dropped_index(stack: Stack) -> None:
 
 def test_sweep_enqueues_beats_task_now_for_a_worker(app: Flask, stack: Stack) -> None:
     now = f"2020-01-01T00:00:00.{uuid.uuid4().int % 10**6:06d}+00:00"  # marks this run
-    result = _cli(app, "sweep", "deals.auto_release", "--now", now)
+    result = _cli(app, "sweep", "callbacks.requeue_stale", "--now", now)
     assert result.exit_code == 0, result.output
     wait_until(lambda: now in stack.log("worker-recon").read_text(), timeout=20,
                what="the recon worker to run the sweep")
     ran = [line for line in stack.log("worker-recon").read_text().splitlines() if now in line]
-    assert any("deals.auto_release" in line for line in ran)
+    assert any("callbacks.requeue_stale" in line for line in ran)
     refused = _cli(app, "sweep", "payments.request_stk_push")
     assert refused.exit_code != 0  # only beat's sweeps, never a money movement by hand
+
+
+def _request_id(output: str) -> str:
+    printed = re.search(r"request id (cli-[0-9a-f]{32})", output)
+    assert printed, output
+    return printed.group(1)
+
+
+@pytest.mark.parametrize("task", ["deals.auto_release", "deals.expire_unfunded",
+                                  "ledger.repair_settlements"])
+def test_a_sweep_that_moves_money_runs_as_of_now_only(app: Flask, stack: Stack, task: str) -> None:
+    """``--now`` in the future would release every delivered deal to its seller (or cancel
+    every pending one) early; in the past it is pointless: these run as beat runs them."""
+    for when in ("2099-01-01T00:00:00+00:00", "2020-01-01T00:00:00+00:00"):
+        refused = _cli(app, "sweep", task, "--now", when)
+        assert refused.exit_code == 2, refused.output  # a usage error: nothing enqueued
+        assert f"{task} moves or cancels money" in refused.output
+        assert "enqueued" not in refused.output
+    result = _cli(app, "sweep", task)  # as of now, as beat would
+    assert result.exit_code == 0, result.output
+    request_id = _request_id(result.output)
+    wait_until(lambda: any(
+        line.startswith("{") and request_id in line and json.loads(line).get("task") == task
+        and json.loads(line)["event"] == "task finished"
+        for line in stack.log("worker-recon").read_text().splitlines()),
+        what=f"the recon worker to run {task} as of now")
+
+
+@pytest.mark.parametrize("when,why", [
+    ("2020-01-01T00:00:00", "needs a timezone"),  # naive: which clock's midnight?
+    ("2099-01-01T00:00:00+00:00", "is in the future"),
+    ("yesterday", "not an ISO 8601 instant"),
+])
+def test_sweep_refuses_a_now_without_a_timezone_or_in_the_future(
+    app: Flask, when: str, why: str,
+) -> None:
+    refused = _cli(app, "sweep", "payments.reconcile", "--now", when)
+    assert refused.exit_code == 2, refused.output
+    assert why in refused.output and "--now" in refused.output
+    assert "enqueued" not in refused.output
+
+
+def test_sweep_accepts_a_now_within_the_clock_skew(app: Flask) -> None:
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat().replace("+00:00", "Z")
+    result = _cli(app, "sweep", "payments.reconcile", "--now", soon)
+    assert result.exit_code == 0, result.output
+
+
+def test_production_refuses_now_altogether(stack: Stack) -> None:
+    production = create_app(Settings(
+        app_env="production", mongo_url=stack.env["MONGO_URL"],
+        mongo_db=f"cli_prod_{uuid.uuid4().hex[:8]}", redis_url=stack.env["REDIS_URL"],
+        mpesa_callback_token=stack.callback_token))
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    refused = _cli(production, "sweep", "payments.reconcile", "--now", past)
+    assert refused.exit_code == 2, refused.output
+    assert "--now is refused in production" in refused.output
+
+
+def test_a_sweep_logs_who_ran_what(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    import getpass
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="api.cli"):
+        result = _cli(app, "sweep", "payouts.reconcile")
+        refused = _cli(app, "sweep", "deals.auto_release", "--now", "2099-01-01T00:00:00Z")
+    assert result.exit_code == 0 and refused.exit_code == 2
+    ran = [r for r in caplog.records if r.getMessage() == "operator command"]
+    assert len(ran) == 1, [r.getMessage() for r in caplog.records]
+    record: Any = ran[0]
+    assert (record.command, record.task, record.request_id, record.os_user) == (
+        "sweep", "payouts.reconcile", _request_id(result.output), getpass.getuser())
+    assert record.now is None
+    denied: Any = next(r for r in caplog.records if r.getMessage() == "operator command refused")
+    assert (denied.task, denied.now, denied.os_user) == (
+        "deals.auto_release", "2099-01-01T00:00:00Z", getpass.getuser())
+    assert "moves or cancels money" in denied.reason
 
 
 def test_a_made_admin_can_list_flagged_callbacks(app: Flask, stack: Stack) -> None:
