@@ -18,11 +18,21 @@ from api.deps import container
 
 log = logging.getLogger(__name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+# A method is whatever token the client sent (gunicorn takes up to 20 characters): any other
+# is counted as OTHER, or each would be a new series.
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "OTHER"
 
 
 def init(app: Flask) -> None:
     """Time every request; its endpoint is the URL rule (``/api/transactions/<deal_id>``), never
-    the path: no ids, no callback token, a bounded set of label values."""
+    the path: no ids, no callback token; ``unmatched`` when no rule took the request (404, or
+    405: a method the rule does not have); its method one of ``METHODS`` or ``OTHER``. A
+    bounded set of label values, whatever clients send."""
     registry = CollectorRegistry()
     latency = Histogram("escrow_http_request_duration_seconds",
                         "API requests: latency by method, endpoint and status",
@@ -37,8 +47,8 @@ def init(app: Flask) -> None:
     def _observe(response: Response) -> Response:
         started = g.pop("metrics_started", None)
         if started is not None:
-            rule = request.url_rule.rule if request.url_rule else "unmatched"
-            latency.labels(request.method, rule, str(response.status_code)).observe(
+            rule = request.url_rule.rule if request.url_rule else UNMATCHED
+            latency.labels(method_label(request.method), rule, str(response.status_code)).observe(
                 time.perf_counter() - started)
         return response
 
