@@ -69,8 +69,13 @@ class Revocations:
     """What makes a JWT stop working before its ``exp``, each kept in Redis only as long as a
     token it could concern may live: one token (its ``jti``: logout, a used refresh token), a
     whole family (every token descended from one login: logout, a replayed refresh token),
-    and a person's every session (tokens issued before a moment: logout everywhere, a password
-    change). Each revocation is also announced on ``channel``, so that every API process can
+    and a person's every session (logout everywhere, a password change). The last is a
+    counter, the person's *session generation*, that every token carries from when it was
+    issued: ending every session increments it, which ends every token of an older
+    generation. A counter, not a time: clocks of different hosts never enter into it, and two
+    revocations can only ever move it on. Kept without expiry (one small key per person who
+    ever used it): were it to expire and start again, older tokens would match it. Each
+    revocation is also announced on ``channel``, so that every API process can
     close the sockets it holds for the revoked tokens."""
 
     def __init__(self, client: redis.Redis, prefix: str = "jwt:revoked:",
@@ -78,7 +83,7 @@ class Revocations:
         self._r = client
         self._prefix = prefix
         self._family = "jwt:family-revoked:"
-        self._cutoff = "jwt:sessions-before:"
+        self._generation = "jwt:session-generation:"
         self.channel = channel
 
     def revoke(self, jti: str, ttl_s: int) -> bool:
@@ -92,24 +97,29 @@ class Revocations:
         self._r.set(self._family + family, "1", ex=max(ttl_s, 1))
         self._announce({"family": family})
 
-    def revoke_sessions(self, user_id: str, before_ms: int, ttl_s: int) -> None:
-        """Every token of ``user_id`` issued before ``before_ms`` (ms since the epoch)."""
-        self._r.set(self._cutoff + user_id, str(before_ms), ex=max(ttl_s, 1))
-        self._announce({"user": user_id, "before": before_ms})
+    def session_generation(self, user_id: str) -> int:
+        """What a token issued now for ``user_id`` carries (``sgen``)."""
+        return int(self._r.get(self._generation + user_id) or 0)
+
+    def revoke_sessions(self, user_id: str) -> int:
+        """Every token of ``user_id`` issued until now; the new generation."""
+        generation = int(self._r.incr(self._generation + user_id))
+        self._announce({"user": user_id, "generation": generation})
+        return generation
 
     def is_revoked(self, jti: str) -> bool:
         return bool(self._r.exists(self._prefix + jti))
 
     def is_blocked(self, jti: str | None, family: str | None, user_id: str,
-                   issued_ms: int) -> bool:
+                   generation: int) -> bool:
         """Any of the three revocations applies (one round trip). ``jti`` None: not asked."""
         ask = self._r.pipeline(transaction=False)
         ask.exists(self._prefix + (jti or ""))
         ask.exists(self._family + (family or ""))
-        ask.get(self._cutoff + user_id)
-        by_id, by_family, cutoff = ask.execute()
+        ask.get(self._generation + user_id)
+        by_id, by_family, current = ask.execute()
         return bool((jti and by_id) or (family and by_family)
-                    or (cutoff is not None and issued_ms < int(cutoff)))
+                    or generation < int(current or 0))
 
     def _announce(self, message: dict[str, Any]) -> None:
         """Best effort: a socket missed here is closed by its process's periodic re-check."""
@@ -128,18 +138,21 @@ def subscriber(url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> redis.Redis:
                                 socket_keepalive=True, health_check_interval=30)
 
 
-# A failure counted atomically: the first opens the window; the one that reaches the
-# threshold (re)starts the lock's clock. Failures while locked do not extend the lock.
-_FAILED = """
-local n = redis.call('INCR', KEYS[1])
+# An attempt counted atomically before its password is checked, or refused (0) when the count
+# has reached the threshold: the first opens the window; the one that reaches the threshold
+# (re)starts the lock's clock. Attempts refused while locked neither count nor extend it.
+_BEGIN = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[2]) then return 0 end
+n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 if n == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return n
+return 1
 """
 
 
 class LoginAttempts:
-    """Failed sign-ins per account (PCI DSS 4.0 req. 8.3.4): after ``threshold`` failures
+    """Sign-in attempts per account (PCI DSS 4.0 req. 8.3.4): after ``threshold`` failures
     within ``window_s`` the account is locked for ``lock_s``. Keyed by the SHA-256 of the
     normalised email (no address is kept in Redis): ``login:failures:<sha256 hex>``; deleting
     the key unlocks the account. Redis errors propagate: sign-in fails closed (503)."""
@@ -151,18 +164,18 @@ class LoginAttempts:
         self._lock_s = lock_s
         self._window_s = window_s or lock_s
         self._prefix = prefix
-        self._failed = client.register_script(_FAILED)
+        self._begin = client.register_script(_BEGIN)
 
     def key(self, email: str) -> str:
         return self._prefix + hashlib.sha256(email.encode()).hexdigest()
 
+    def begin(self, email: str) -> bool:
+        return bool(self._begin(keys=[self.key(email)],
+                                args=[self._window_s, self._threshold, self._lock_s]))
+
     def locked(self, email: str) -> bool:
         count = self._r.get(self.key(email))
         return count is not None and int(count) >= self._threshold
-
-    def failed(self, email: str) -> None:
-        self._failed(keys=[self.key(email)],
-                     args=[self._window_s, self._threshold, self._lock_s])
 
     def succeeded(self, email: str) -> None:
         self._r.delete(self.key(email))

@@ -28,7 +28,7 @@ class Held:
     jti: str
     family: str | None
     user_id: str
-    issued_ms: int
+    generation: int
     exp: float
 
     def matches(self, message: dict[str, Any]) -> bool:
@@ -37,7 +37,7 @@ class Held:
         if "family" in message:
             return self.family is not None and message["family"] == self.family
         return bool(message.get("user") == self.user_id
-                    and self.issued_ms < int(message.get("before", 0)))
+                    and self.generation < int(message.get("generation", 0)))
 
 
 class SocketSessions:
@@ -102,6 +102,6 @@ class SocketSessions:
         self._rechecked = time.monotonic()
         try:
             self._close(lambda held: self._revocations.is_blocked(
-                held.jti, held.family, held.user_id, held.issued_ms))
+                held.jti, held.family, held.user_id, held.generation))
         except redis.RedisError:  # tried again at the next re-check
             pass

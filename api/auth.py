@@ -123,6 +123,6 @@ class Password(MethodView):
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Change your password: every session ends (sockets too); you get new tokens."""
         user = accounts.change_password(ctx(), current_user().id, body["currentPassword"],
-                                        body["newPassword"], login_attempts())
-        tokens.revoke_sessions(user.id)
+                                        body["newPassword"], login_attempts(),
+                                        end_sessions=tokens.revoke_sessions)
         return ok(tokens.issue(user, fresh=True), "password changed; every other session ended")

@@ -42,7 +42,7 @@ def init(app: Flask, settings: Settings) -> SocketIO:
         join_room(room(str(payload["sub"])))
         sessions.add(request.sid, Held(  # type: ignore[attr-defined]
             jti=str(payload["jti"]), family=payload.get("fam"), user_id=str(payload["sub"]),
-            issued_ms=tokens.issued_ms(payload), exp=float(payload["exp"])))
+            generation=tokens.generation(payload), exp=float(payload["exp"])))
         return True
 
     @socketio.on("disconnect")

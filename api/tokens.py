@@ -2,8 +2,9 @@
 
 Every token carries ``fam``, the family: one per login (or registration, or password change),
 kept by every rotation. A refresh token is used once; presenting it again revokes its whole
-family. ``ims`` is the issue time in milliseconds, which "log out everywhere" compares with:
-``iat`` has whole seconds only, too coarse for a session opened just after it.
+family. ``sgen`` is the person's session generation when the token was issued: "log out
+everywhere" and a password change move it on, which ends every token of an older one
+(adapters/redis_store.py, Revocations; a counter, so no host's clock enters into it).
 """
 
 from __future__ import annotations
@@ -25,19 +26,18 @@ from domain.users import User
 jwt = JWTManager()
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def issued_ms(payload: dict[str, Any]) -> int:
-    return int(payload.get("ims") or int(payload["iat"]) * 1000)
+def generation(payload: dict[str, Any]) -> int:
+    """The session generation a token was issued in (0: before generations existed)."""
+    value = payload.get("sgen", 0)
+    return value if isinstance(value, int) else 0
 
 
 def issue(user: User, family: str | None = None, fresh: bool = False) -> dict[str, str]:
     """A pair of tokens; a new family unless ``family`` (a rotation) is given. Only a sign-in
     with the password gives a fresh access token."""
     claims = {"email": user.email, "role": user.role.value,
-              "fam": family or uuid.uuid4().hex, "ims": now_ms()}
+              "fam": family or uuid.uuid4().hex,
+              "sgen": container().revocations.session_generation(user.id)}
     lifetime = timedelta(seconds=container().settings.access_token_s)
     return {
         "accessToken": create_access_token(identity=user.id, additional_claims=claims,
@@ -61,8 +61,7 @@ def revoke_family(payload: dict[str, Any]) -> None:
 
 def revoke_sessions(user_id: str) -> None:
     """Every token of ``user_id`` issued until now: logout everywhere, a password change."""
-    settings = container().settings
-    container().revocations.revoke_sessions(user_id, now_ms(), settings.refresh_token_s)
+    container().revocations.revoke_sessions(user_id)
 
 
 def revoke_encoded(token: str, user_id: str) -> None:
@@ -90,7 +89,7 @@ def is_blocked(payload: dict[str, Any]) -> bool:
     reaches it and revokes the family; everything else is checked here."""
     jti = None if payload.get("type") == "refresh" else str(payload["jti"])
     return container().revocations.is_blocked(jti, payload.get("fam"), str(payload["sub"]),
-                                              issued_ms(payload))
+                                              generation(payload))
 
 
 def init(app: Flask) -> None:

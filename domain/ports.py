@@ -39,11 +39,17 @@ class PasswordHasher(Protocol):
 
 
 class LoginAttempts(Protocol):
-    """Failed sign-ins counted per account (by normalised email), whatever the client."""
+    """Sign-in attempts counted per account (by normalised email), whatever the client.
 
-    def locked(self, email: str) -> bool: ...
-    def failed(self, email: str) -> None: ...
-    def succeeded(self, email: str) -> None: ...
+    An attempt is counted *before* its password is checked, in one atomic step that also
+    refuses it when the account is locked: so parallel guesses get no more checks than the
+    threshold (counting after the check, every guess in flight would pass the lock)."""
+
+    def begin(self, email: str) -> bool:
+        """Count an attempt; False (and nothing counted) when the account is locked."""
+
+    def succeeded(self, email: str) -> None:
+        """The password was right: the count starts again."""
 
 
 class UserRepository(Protocol):
@@ -52,7 +58,12 @@ class UserRepository(Protocol):
 
     def get(self, user_id: str) -> User | None: ...
     def by_email(self, email: str) -> User | None: ...
-    def save(self, user: User) -> None: ...
+
+    def update(self, before: User, after: User) -> bool:
+        """Write only the fields in which ``after`` differs from ``before`` (the record as it
+        was read), so that two edits of different fields never undo each other; a new password
+        hash only if the stored one is still ``before``'s. False if the user is gone, or the
+        hash changed meanwhile (nothing written)."""
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ profile."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.errors import Conflict, NotFound, Unauthorized
+from domain.errors import ConcurrencyError, Conflict, NotFound, Unauthorized
 from domain.ports import LoginAttempts
 from domain.services.context import Context
 from domain.users import (
@@ -75,40 +76,46 @@ def authenticate(ctx: Context, email: str, password: str, attempts: LoginAttempt
     """The same answer, in about the same time, for an unknown email, a wrong password and a
     locked account (even with the right password: the lock reveals nothing)."""
     email = normalise_email(email)
-    if attempts.locked(email):
+    if not attempts.begin(email):  # locked
         ctx.hasher.verify_dummy(password)
         raise Unauthorized(BAD_CREDENTIALS)
     user = ctx.users.by_email(email)
     if user is None:
         ctx.hasher.verify_dummy(password)
     if user is None or not ctx.hasher.verify(user.password_hash, password):
-        attempts.failed(email)
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise Unauthorized(BAD_CREDENTIALS)  # the attempt stays counted
     attempts.succeeded(email)
     if ctx.hasher.needs_rehash(user.password_hash):  # older parameters: upgrade it now
-        user = dataclasses.replace(user, password_hash=ctx.hasher.hash(password))
-        ctx.users.save(user)
+        upgraded = dataclasses.replace(user, password_hash=ctx.hasher.hash(password))
+        if ctx.users.update(user, upgraded):  # not over a password changed meanwhile
+            user = upgraded
     return user
 
 
 def _confirm_password(ctx: Context, user: User, password: str, attempts: LoginAttempts,
                       message: str, field: str) -> None:
     """A signed-in person's password, counted against the same lockout as sign-in."""
-    if attempts.locked(user.email):
+    if not attempts.begin(user.email):  # locked
         ctx.hasher.verify_dummy(password)
         raise Unauthorized(message, {field: [message]})
     if not ctx.hasher.verify(user.password_hash, password):
-        attempts.failed(user.email)
-        raise Unauthorized(message, {field: [message]})
+        raise Unauthorized(message, {field: [message]})  # the attempt stays counted
+    attempts.succeeded(user.email)
 
 
 def change_password(ctx: Context, user_id: str, current: str, new: str,
-                    attempts: LoginAttempts) -> User:
-    """The caller ends every session after this (the hash alone does not revoke tokens)."""
+                    attempts: LoginAttempts, end_sessions: Callable[[str], None]) -> User:
+    """Once the current password is confirmed, ``end_sessions`` (every token of the person,
+    the thief's too) runs *before* the new hash is stored: a failure between the two then
+    leaves the old password with every session ended, never a new password with the old
+    sessions alive. Of two changes at once, the second finds the hash it confirmed gone and is
+    refused (ConcurrencyError): it confirmed a password that no longer is."""
     user = current_user(ctx, user_id)
     _confirm_password(ctx, user, current, attempts, WRONG_CURRENT, "currentPassword")
     updated = user.with_profile(ctx.clock.now(), password_hash=ctx.hasher.hash(check_password(new)))
-    ctx.users.save(updated)
+    end_sessions(user.id)
+    if not ctx.users.update(user, updated):
+        raise ConcurrencyError("the password was changed meanwhile: sign in again")
     return updated
 
 
@@ -150,5 +157,6 @@ def update_profile(ctx: Context, user_id: str, changes: dict[str, str | None]) -
     if "phone" in changes:
         fields["phone"] = changes["phone"]
     updated = user.with_profile(ctx.clock.now(), **fields)
-    ctx.users.save(updated)
+    if not ctx.users.update(user, updated):
+        raise NotFound("user not found")
     return updated

@@ -6,7 +6,7 @@ import pytest
 
 from adapters.socket_sessions import Held
 
-HELD = Held(jti="j1", family="f1", user_id="u1", issued_ms=1_000, exp=2e9)
+HELD = Held(jti="j1", family="f1", user_id="u1", generation=3, exp=2e9)
 
 
 @pytest.mark.parametrize(("message", "closes"), [
@@ -14,9 +14,9 @@ HELD = Held(jti="j1", family="f1", user_id="u1", issued_ms=1_000, exp=2e9)
     ({"jti": "j2"}, False),
     ({"family": "f1"}, True),
     ({"family": "f2"}, False),
-    ({"user": "u1", "before": 1_001}, True),  # issued before the cutoff
-    ({"user": "u1", "before": 1_000}, False),  # issued at the cutoff: a session opened after it
-    ({"user": "u2", "before": 5_000}, False),
+    ({"user": "u1", "generation": 4}, True),  # its generation ended
+    ({"user": "u1", "generation": 3}, False),  # its own: it was opened after that revocation
+    ({"user": "u2", "generation": 9}, False),
     ({}, False),
 ])
 def test_an_announcement_closes_exactly_the_sockets_it_names(
@@ -26,5 +26,5 @@ def test_an_announcement_closes_exactly_the_sockets_it_names(
 
 
 def test_a_socket_of_a_token_without_a_family_is_not_closed_by_any_family() -> None:
-    legacy = Held(jti="j", family=None, user_id="u", issued_ms=0, exp=2e9)
+    legacy = Held(jti="j", family=None, user_id="u", generation=0, exp=2e9)
     assert legacy.matches({"family": None}) is False and legacy.matches({"family": "x"}) is False

@@ -216,6 +216,28 @@ def test_logout_everywhere_ends_every_session_and_a_new_login_works(stack: Stack
     assert again.post("/api/auth/refresh", headers=_bearer(again.refresh)).status_code == 200
 
 
+def _reissued(stack: Stack, user: Api, **changes: Any) -> Api:
+    """The user's access token as another API host would have signed it (same key), with
+    ``changes`` to its claims: a host whose clock runs ahead writes later times."""
+    claims = jwt.decode(user.token or "", options={"verify_signature": False})
+    claims.update(changes, jti=uuid.uuid4().hex)
+    return Api(stack.api, jwt.encode(claims, stack.env["JWT_SECRET_KEY"], algorithm="HS256"),
+               user.user, user.refresh)
+
+
+def test_logout_everywhere_ends_tokens_from_a_host_whose_clock_runs_ahead(stack: Stack) -> None:
+    user = register(stack, "buyer")
+    # Its clock a minute ahead: a time-based cutoff would let its token outlive the logout
+    # (``iat``/``nbf`` are left alone: a token from the future is refused by PyJWT anyway, but
+    # a millisecond issue time, which the first design compared with, is not checked).
+    claims = jwt.decode(user.token or "", options={"verify_signature": False})
+    ahead = {"ims": claims["ims"] + 60_000} if "ims" in claims else {}
+    skewed = _reissued(stack, user, **ahead)
+    assert skewed.get("/api/users/me").status_code == 200
+    assert user.post("/api/auth/logout-all").status_code == 200
+    assert skewed.get("/api/users/me").status_code == 401
+
+
 def test_a_password_change_needs_the_current_one_and_ends_every_other_session(
     stack: Stack,
 ) -> None:

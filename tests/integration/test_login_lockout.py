@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from werkzeug.test import TestResponse
@@ -18,21 +19,31 @@ def test_the_lock_is_per_account_keyed_by_a_hash_and_expires(stack: Stack) -> No
     prefix = f"t{uuid.uuid4().hex[:6]}:login:failures:"
     attempts = LoginAttempts(client, threshold=3, lock_s=30, prefix=prefix)
     email, other = f"v-{uuid.uuid4().hex[:6]}@example.com", "other@example.com"
-    for _ in range(2):
-        attempts.failed(email)
+    assert [attempts.begin(email) for _ in range(2)] == [True, True]
     assert not attempts.locked(email)
-    attempts.failed(email)
+    assert attempts.begin(email)  # the third attempt is checked, and locks if it fails
     assert attempts.locked(email) and not attempts.locked(other)
     key = prefix + hashlib.sha256(email.encode()).hexdigest()
     assert client.get(key) == "3" and 0 < client.ttl(key) <= 30
     assert not any(email in k for k in client.scan_iter(prefix + "*"))
-    attempts.failed(email)  # a failure while locked does not extend the lock
-    assert 0 < client.ttl(key) <= 30
+    assert not attempts.begin(email)  # refused while locked: neither counted nor extended
+    assert client.get(key) == "3" and 0 < client.ttl(key) <= 30
     client.delete(key)  # what an operator does to unlock (docs/operations.md)
     assert not attempts.locked(email)
-    attempts.failed(other)
+    assert attempts.begin(other)
     attempts.succeeded(other)
     assert client.get(prefix + hashlib.sha256(other.encode()).hexdigest()) is None
+
+
+def test_attempts_begun_at_once_are_let_through_up_to_the_threshold(stack: Stack) -> None:
+    client = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True,
+                                  max_connections=64)
+    attempts = LoginAttempts(client, threshold=10, lock_s=30,
+                             prefix=f"t{uuid.uuid4().hex[:6]}:login:failures:")
+    email = f"v-{uuid.uuid4().hex[:6]}@example.com"
+    with ThreadPoolExecutor(50) as pool:
+        let_through = list(pool.map(lambda _: attempts.begin(email), range(50)))
+    assert let_through.count(True) == 10 and attempts.locked(email)
 
 
 def test_failures_from_ten_addresses_lock_the_account_for_every_address(stack: Stack) -> None:
