@@ -5,7 +5,8 @@ view runs; if that record cannot be written the action does not run and the answ
 After the answer, a record with the outcome is written for admins' requests, every 401 and
 403, and a callback with a wrong path token (answered 404). Those writes are best effort and
 bounded: a slow MongoDB costs a refusal ``REFUSAL_WRITE_S`` at most, then a log line; and
-refusals are recorded ``REFUSALS_PER_S`` a second at most per process (admins' always).
+refusals are recorded ``REFUSALS_PER_S`` a second at most per client address and
+``TOTAL_REFUSALS_PER_S`` for all together, per process (admins' always).
 Never recorded: tokens, passwords, bodies, full paths of callbacks, phone numbers."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -38,38 +40,80 @@ from domain.audit import (
 log = logging.getLogger(__name__)
 
 REFUSAL_WRITE_S = 0.5  # the most a refused (or an admin's read) request waits for its record
-# Refusals are written at most this fast per process (callbacks are not rate limited, and a
-# flood of bad tokens must not become a flood of inserts); the rest are counted in a log line.
+# Refusals are written at most this fast per client address (callbacks are not rate limited,
+# and a flood of bad tokens must not become a flood of inserts), and at most TOTAL_* for all
+# addresses together; the rest are counted in a log line. Per address, so that one source
+# flooding does not silence the audit of the others.
 REFUSALS_PER_S, REFUSAL_BURST = 20.0, 40
+TOTAL_REFUSALS_PER_S, TOTAL_REFUSAL_BURST = 200.0, 400
+MAX_SOURCES = 10_000  # addresses whose buckets are kept (the least recently seen forgotten)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CALLBACKS = "mpesa"  # the callbacks' blueprint: a 404 on a matched route is a wrong token
 ID_ARGS = ("deal_id", "payment_id", "payout_id", "notification_id")
 SOCKET_CONNECT, SOCKET_PATH = "socketio.connect", "/socket.io/"
 
 
-class RefusalBudget:
-    """A token bucket: ``rate`` records a second, ``burst`` at once; what it refuses is counted
-    and logged once a second at most."""
+class _Bucket:
+    __slots__ = ("at", "tokens")
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self._rate, self._burst = rate, float(burst)
-        self._tokens, self._at = float(burst), time.monotonic()
+    def __init__(self, tokens: float, at: float) -> None:
+        self.tokens, self.at = tokens, at
+
+    def refill(self, now: float, rate: float, burst: float) -> bool:
+        """Whether a token is there (not taken)."""
+        self.tokens = min(burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        return self.tokens >= 1
+
+
+class RefusalBudget:
+    """Token buckets: ``rate`` records a second and ``burst`` at once per source (a client
+    address), at most ``max_sources`` buckets kept (least recently seen forgotten: it starts
+    afresh), and ``total_rate``/``total_burst`` for all sources together. What it refuses is
+    counted, and logged once a second at most with the number of sources refused."""
+
+    def __init__(self, rate: float, burst: int, max_sources: int = MAX_SOURCES,
+                 total_rate: float = TOTAL_REFUSALS_PER_S,
+                 total_burst: int = TOTAL_REFUSAL_BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate, self._burst, self._max = rate, float(burst), max_sources
+        self._total_rate, self._total_burst = total_rate, float(total_burst)
+        self._clock = clock
+        self._buckets: OrderedDict[str | None, _Bucket] = OrderedDict()
+        self._total = _Bucket(float(total_burst), clock())
         self._skipped, self._reported_at = 0, 0.0
+        self._skipped_sources: set[str | None] = set()
         self._lock = threading.Lock()
 
-    def take(self) -> bool:
+    @property
+    def sources(self) -> int:
+        return len(self._buckets)
+
+    def take(self, source: str | None) -> bool:
         with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-            self._at = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            now = self._clock()
+            bucket = self._buckets.get(source)
+            if bucket is None:
+                bucket = self._buckets[source] = _Bucket(self._burst, now)
+                if len(self._buckets) > self._max:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(source)
+            mine = bucket.refill(now, self._rate, self._burst)
+            overall = self._total.refill(now, self._total_rate, self._total_burst)
+            if mine and overall:
+                bucket.tokens -= 1
+                self._total.tokens -= 1
                 return True
             self._skipped += 1
+            self._skipped_sources.add(source)
             if now - self._reported_at >= 1.0:
                 log.warning("audit records of refusals not written: over the budget",
-                            extra={"skipped": self._skipped, "per_s": self._rate})
+                            extra={"skipped": self._skipped,
+                                   "sources": len(self._skipped_sources),
+                                   "per_s": self._rate, "total_per_s": self._total_rate})
                 self._skipped, self._reported_at = 0, now
+                self._skipped_sources.clear()
             return False
 
 
@@ -121,7 +165,7 @@ def _record_answer(response: Response) -> None:
     admins = actor.role == "admin" or g.get("audit_attempted")
     if not (admins or status in (401, 403) or wrong_token):
         return
-    if not admins and not _budget.take():
+    if not admins and not _budget.take(request.remote_addr):
         return
     code = None
     if status >= 400 and response.is_json:
@@ -146,7 +190,7 @@ def refusals_recorded(connect: Callable[..., bool]) -> Callable[..., bool]:
 def refused_connect() -> None:
     """A Socket.IO connect refused (no, a bad or a revoked token): recorded as the 401 it
     amounts to, best effort, like any refusal."""
-    if not _budget.take():
+    if not _budget.take(request.remote_addr):
         return
     try:
         record = _record(ANONYMOUS, AuditOutcome.REFUSED, 401, "UNAUTHORIZED",
