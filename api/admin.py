@@ -97,7 +97,8 @@ class AuditTrail(MethodView):
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, page_envelope(AuditOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The audit trail, newest first: admins' requests and refused ones. Read-only."""
+        """The audit trail, newest first: admins' requests and refused ones. Read-only. ``total``
+        is counted up to 10,000 (``10000``: at least that many)."""
         outcome = AuditOutcome(args["outcome"]) if "outcome" in args else None
         query = AuditQuery(args.get("actor"), outcome, args.get("action"), args["page"],
                            args["limit"])

@@ -11,10 +11,15 @@ from pymongo.database import Database
 from adapters.mongo.client import Doc
 from domain.audit import Actor, AuditOutcome, AuditQuery, AuditRecord
 
+# The most records a listing counts: its ``total`` is exact below this, ``MAX_TOTAL`` (at least
+# that many) above it. Counting a trail that grows without bound would cost each read more.
+MAX_TOTAL = 10_000
+
 
 class MongoAudit:
-    def __init__(self, db: Database[Doc]) -> None:
+    def __init__(self, db: Database[Doc], max_total: int = MAX_TOTAL) -> None:
         self._c = db["audit"]
+        self._max_total = max_total
 
     def insert(self, record: AuditRecord, timeout_s: float) -> None:
         with pymongo.timeout(timeout_s):  # the smaller of this and the client's own bound
@@ -28,7 +33,7 @@ class MongoAudit:
             selector["outcome"] = query.outcome.value
         if query.action is not None:
             selector["action"] = query.action
-        total = self._c.count_documents(selector)
+        total = self._c.count_documents(selector, limit=self._max_total)
         cursor = (self._c.find(selector).sort([("at", DESCENDING), ("_id", DESCENDING)])
                   .skip((query.page - 1) * query.limit).limit(query.limit))
         return [_from_doc(doc) for doc in cursor], total
