@@ -23,7 +23,7 @@ from flask import Flask, Response, g, request
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import decode_token, get_jwt
 
-from adapters.observability import mask_phones
+from adapters.observability import MSISDN, mask_phones
 from api.deps import container
 from api.envelope import error
 from api.errors import RETRY_AFTER_S
@@ -211,10 +211,15 @@ def _record(actor: Actor, outcome: AuditOutcome, status: int | None, code: str |
         id=c.ctx.ids.new_id(), at=c.ctx.clock.now(), actor=actor,
         action=clipped(action or request.endpoint or "<unmatched>"), method=request.method,
         path=clipped(path or rule),
-        # Both are whatever the client sent: a phone number typed in either is masked.
-        object_id=clipped(mask_phones(object_id)) if object_id else None, ip=request.remote_addr,
+        # Both are whatever the client sent: a phone number typed in either is masked (the id
+        # only when it is one as a whole: an ObjectId may hold nine digits in a row).
+        object_id=clipped(_masked_id(object_id)) if object_id else None, ip=request.remote_addr,
         user_agent=clipped(mask_phones(request.user_agent.string), MAX_USER_AGENT),
         outcome=outcome, status=status, error_code=code, request_id=g.get("request_id"))
+
+
+def _masked_id(value: str) -> str:
+    return mask_phones(value) if MSISDN.fullmatch(value) else value
 
 
 def _verified_actor() -> Actor:

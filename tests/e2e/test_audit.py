@@ -81,6 +81,18 @@ def test_a_phone_number_sent_in_the_path_or_the_user_agent_is_masked_in_the_reco
     assert "12345678" not in str(database(stack).audit.find_one({"requestId": rid}))
 
 
+def test_an_id_with_digits_in_a_row_is_recorded_intact(stack: Stack) -> None:
+    """An ObjectId may hold a run of digits that looks like a phone number (about 1 in 100
+    do): only an id that is a phone number as a whole is masked, never part of one."""
+    admin, rid = make_admin(stack), _rid()
+    object_id = "ab" + "0712345678" + "cdefabcdefab"  # 24 hex digits, as new_id makes them
+    refused = Api(stack.api).get(f"/api/transactions/{object_id}",
+                                 headers={"X-Request-ID": rid})
+    assert refused.status_code == 401
+    [record] = _records(admin, rid)
+    assert record["objectId"] == object_id
+
+
 def test_resolving_a_dispute_is_on_record_before_it_runs(stack: Stack) -> None:
     seller, buyer, admin = register(stack, "seller"), register(stack, "buyer"), make_admin(stack)
     deal = funded_deal(stack, buyer, seller, amount=600)
