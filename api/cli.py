@@ -83,9 +83,18 @@ def unlock_account(email: str) -> None:
 @with_appcontext
 @click.argument("callback_id")
 def replay_callback(callback_id: str) -> None:
-    """Process a flagged callback again (after a fix): back to received, then enqueued."""
+    """Process a flagged callback again (after a fix): back to received, then enqueued. Never
+    one refused for its source (the allow-list decides those)."""
     c = container()
-    if operations.replay_callback(c.db, callback_id, c.ctx.clock.now()) is None:
+    try:
+        replayed = operations.replay_callback(c.db, callback_id, c.ctx.clock.now())
+    except operations.RefusedForItsSource as refused:
+        raise click.ClickException(
+            f"callback {callback_id} was refused for its source ({refused.source_ip}), not on "
+            "the allow-list: it is never replayed. If that address is Safaricom's, add it to "
+            "MPESA_CALLBACK_ALLOWED_IPS (M-Pesa's next delivery of it is then taken); "
+            "otherwise mark it reviewed") from None
+    if replayed is None:
         raise click.ClickException(f"no flagged or reviewed callback {callback_id}")
     if not broker().process_callback_within(callback_id, c.settings.redis_timeout_s):
         click.echo("the broker did not take it in time; the janitor will", err=True)

@@ -130,6 +130,36 @@ def test_review_callback_takes_it_off_the_flagged_list_with_a_note(
     assert twice.exit_code != 0 and "no flagged callback" in twice.output
 
 
+def test_replay_refuses_a_callback_refused_for_its_source(app: Flask, stack: Stack) -> None:
+    """Replaying it would process a body from outside the allow-list: the allow-list decides
+    (M-Pesa's next delivery from an allowed address is taken), never a replay."""
+    guarded = create_app(Settings(
+        app_env="test", mongo_url=stack.env["MONGO_URL"], mongo_db=stack.env["MONGO_DB"],
+        redis_url=stack.env["REDIS_URL"], mpesa_callback_token=stack.callback_token,
+        mpesa_callback_allowed_ips=("196.201.214.0/24",)))
+    body = {"Body": {"stkCallback": {"MerchantRequestID": "m", "ResultCode": 1032,
+                                     "CheckoutRequestID": f"ws_CO_{uuid.uuid4().hex[:16]}",
+                                     "ResultDesc": "Request cancelled by user"}}}
+    refused = guarded.test_client().post(f"/api/mpesa/stk/callback/{stack.callback_token}",
+                                         json=body, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert refused.status_code == 403
+    db = database(stack)
+    doc = db.mpesa_callbacks.find_one({"raw": {"$regex": body["Body"]["stkCallback"][
+        "CheckoutRequestID"]}})
+    assert (doc["status"], doc["processed"]["outcome"]) == ("flagged", "source_not_allowed")
+    result = _cli(app, "replay-callback", doc["_id"])
+    assert result.exit_code != 0
+    assert "refused for its source (203.0.113.9)" in result.output
+    assert "MPESA_CALLBACK_ALLOWED_IPS" in result.output
+    after = db.mpesa_callbacks.find_one({"_id": doc["_id"]})
+    assert (after["status"], after["processed"]["outcome"], after.get("replays")) == (
+        "flagged", "source_not_allowed", None)
+    reviewed = _cli(app, "review-callback", doc["_id"], "--note", "not Safaricom's address")
+    assert reviewed.exit_code == 0, reviewed.output
+    assert _cli(app, "replay-callback", doc["_id"]).exit_code != 0  # reviewed: still refused
+    assert db.mpesa_callbacks.find_one({"_id": doc["_id"]})["status"] == "reviewed"
+
+
 def test_replay_and_review_refuse_an_unknown_callback(app: Flask) -> None:
     assert _cli(app, "replay-callback", "nope").exit_code != 0
     assert _cli(app, "review-callback", "nope", "--note", "x").exit_code != 0
