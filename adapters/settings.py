@@ -243,7 +243,8 @@ class Settings:
             "log_level": env.str("LOG_LEVEL", d.log_level),
             "flower_basic_auth": env.str("FLOWER_BASIC_AUTH", None) or None,
             "metrics_port": env.int("METRICS_PORT", d.metrics_port),
-            "metrics_addr": env.str("METRICS_ADDR", d.metrics_addr),
+            # Empty is the loopback default: "" would bind every interface.
+            "metrics_addr": env.str("METRICS_ADDR", d.metrics_addr).strip() or d.metrics_addr,
         }
         env.seal()  # raises one error naming every malformed variable
         settings = cls(**values)

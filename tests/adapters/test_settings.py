@@ -238,6 +238,19 @@ def test_metrics_are_off_unless_a_port_is_given_and_loopback_by_default(
     assert (settings.metrics_port, settings.metrics_addr) == (9464, "127.0.0.1")
 
 
+@pytest.mark.parametrize("given", ["", "   "])
+def test_an_empty_metrics_addr_is_loopback_not_every_interface(
+    monkeypatch: pytest.MonkeyPatch, given: str,
+) -> None:
+    """prometheus_client binds "" to every interface: an empty METRICS_ADDR= (a template's
+    blank line) must not publish the metrics."""
+    monkeypatch.setenv("METRICS_PORT", "9464")
+    monkeypatch.setenv("METRICS_ADDR", given)
+    assert Settings.from_env().metrics_addr == "127.0.0.1"
+    monkeypatch.setenv("METRICS_ADDR", " 10.0.0.7 ")
+    assert Settings.from_env().metrics_addr == "10.0.0.7"  # an address given is kept
+
+
 def test_make_run_with_overridden_ports_writes_where_the_cli_finds_them(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
