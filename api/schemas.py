@@ -51,8 +51,17 @@ class Phone(fields.String):
 
 
 
+def _valid_unicode(text: str) -> None:
+    """A lone surrogate (``"\\ud800"``: legal in JSON) cannot be encoded, so an email holding
+    one could not be normalised, hashed, stored or compared: refused here, not a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("not valid Unicode text (a lone surrogate)") from None
+
+
 class RegisterIn(Input):
-    email = fields.Email(required=True)
+    email = fields.Email(required=True, validate=_valid_unicode)
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
     firstName = fields.String(required=True, validate=validate.Length(1, MAX_NAME))
@@ -62,7 +71,7 @@ class RegisterIn(Input):
 
 
 class LoginIn(Input):
-    email = fields.String(required=True, validate=validate.Length(1, 320))
+    email = fields.String(required=True, validate=[validate.Length(1, 320), _valid_unicode])
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(1, MAX_PASSWORD))
 
