@@ -26,6 +26,7 @@ from api import (
     lifecycle,
     limits,
     notifications,
+    openapi,
     payments,
     realtime,
     tokens,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                       notifications.blp, admin.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
+    openapi.document_callbacks(api.spec, app, callbacks.blp.name)
     app.register_blueprint(docs.blp)
     errors.register(app)
     cli.register(app)
@@ -110,9 +112,8 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         "OPENAPI_URL_PREFIX": "/api", "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs", "OPENAPI_SWAGGER_UI_URL": docs.SWAGGER_UI_URL,
         "OPENAPI_REDOC_PATH": "/redoc", "OPENAPI_REDOC_URL": docs.REDOC_URL,
-        "API_SPEC_OPTIONS": {"components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-            "security": [{"bearer": []}]},
+        "API_SPEC_OPTIONS": {"components": {"securitySchemes": openapi.SECURITY_SCHEMES},
+                             "security": [{openapi.BEARER: []}]},
         "JWT_SECRET_KEY": settings.jwt_secret_key,
         "JWT_ACCESS_TOKEN_EXPIRES": settings.access_token_minutes * 60,
         "JWT_REFRESH_TOKEN_EXPIRES": settings.refresh_token_days * 86400,

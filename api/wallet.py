@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from adapters.presenters import PayoutSchema
 from api.deps import ctx, current_user, idempotency_key, request_fingerprint
 from api.envelope import envelope, ok
+from api.openapi import IDEMPOTENCY_KEY
 from api.schemas import WalletOut, WithdrawalIn
 from domain.services import wallet
 
@@ -37,8 +38,7 @@ class Withdrawals(MethodView):
     @jwt_required()
     @blp.arguments(WithdrawalIn)
     @blp.response(202, envelope(PayoutSchema))
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True,
-                          "schema": {"type": "string", "maxLength": 255}}])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Withdraw to M-Pesa: the amount leaves the wallet at once; a worker sends the B2C."""
         payout = wallet.request_withdrawal(ctx(), current_user(), body["amount"], body["phone"],

@@ -1,0 +1,150 @@
+"""schemathesis over the whole OpenAPI document the running API serves: whatever a client
+generated from the spec would send, the server answers as the spec says (a declared status,
+a body of the declared schema and content type, never a 5xx). See docs/API.md, "Contract".
+
+Bound: ``MAX_EXAMPLES`` cases per operation and generation mode (positive and negative),
+derandomized so that a run is the same run every time; about two minutes on 2 cores."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.helpers import Api, open_deal, pay, register
+from tests.stack import Stack
+
+MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "30"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance, ignored_auth]
+if os.environ.get("CONTRACT_ACCEPTANCE"):
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+    CHECKS.append(positive_data_acceptance)
+
+
+class Actors:
+    """A buyer and a seller with a deal between them, a payment and a notification: ids the
+    fuzzer's random ones are swapped for once per case, so that success answers are checked too."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.buyer, self.seller = register(stack, "buyer"), register(stack, "seller")
+        deal = open_deal(self.buyer, self.seller)
+        paid = open_deal(self.buyer, self.seller)
+        payment = pay(self.buyer, paid["id"], "254708374149").json()["data"]
+        note = self.seller.data("GET", "/api/notifications")["items"][0]
+        self.ids = {"deal_id": deal["id"], "payment_id": payment["id"],
+                    "notification_id": note["id"]}
+
+    def token(self, api: Api, security: list[dict[str, Any]] | None) -> dict[str, str]:
+        if security == []:
+            return {}
+        if security and "refreshBearer" in security[0]:
+            # A refresh token works once (rotation): ask for a fresh pair each time.
+            session = requests.post(f"{api.base}/api/auth/login", timeout=15, json={
+                "email": api.user["email"], "password": "correct horse battery"}).json()["data"]
+            return {"Authorization": f"Bearer {session['refreshToken']}"}
+        return {"Authorization": f"Bearer {api.token}"}
+
+
+@pytest.fixture(scope="module")
+def actors(stack: Stack) -> Actors:
+    return Actors(stack)
+
+
+# Logout revokes the token presented: the fuzzer would sign its own actors out.
+EXCLUDED = {"POST /api/auth/logout"}
+
+
+def _fuzz(operation: Any, mode: GenerationMode, stack: Stack, actors: Actors,
+          counted: list[int]) -> None:
+    security = operation.definition.raw.get("security")
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        counted[0] += 1
+        for api in (actors.buyer, actors.seller):
+            case.call_and_validate(base_url=stack.api, headers=actors.token(api, security),
+                                   checks=CHECKS)
+        known = {name: actors.ids[name] for name in (case.path_parameters or {})
+                 if name in actors.ids}
+        if known:
+            case.path_parameters = {**case.path_parameters, **known}
+            case.call_and_validate(base_url=stack.api,
+                                   headers=actors.token(actors.buyer, security), checks=CHECKS)
+
+    run()
+
+
+def test_every_operation_answers_as_the_spec_says(stack: Stack, actors: Actors) -> None:
+    schema = schemathesis.openapi.from_url(f"{stack.api}/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 25
+    failures, counted = [], [0]
+    for operation in operations:
+        if operation.label in EXCLUDED:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _fuzz(operation, mode, stack, actors, counted)
+            except Unsatisfiable:  # nothing to make invalid: an operation without inputs
+                assert mode is GenerationMode.NEGATIVE, operation.label
+            except (Exception, BaseExceptionGroup) as failure:  # all, in one report
+                failures.append(f"{operation.label} ({mode.value}): {failure}"[:3000])
+    print(f"schemathesis: {counted[0]} cases over {len(operations)} operations")
+    assert failures == [], "\n\n".join(failures)
+
+
+def test_the_spec_declares_no_catch_all_and_only_the_envelope_for_errors(stack: Stack) -> None:
+    spec = requests.get(f"{stack.api}/api/openapi.json", timeout=10).json()
+    refs = set()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert "default" not in operation["responses"], (method, path)
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    refs.add(response["$ref"].rsplit("/", 1)[-1])
+    for name in refs:
+        schema_ref = spec["components"]["responses"][name]["content"]["application/json"]
+        assert schema_ref["schema"]["$ref"].endswith("/Error"), name
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"success", "error", "timestamp"}
+    body = spec["components"]["schemas"]["ErrorBody"]
+    assert set(body["properties"]) == {"code", "message", "details", "requestId"}
+
+
+@pytest.mark.parametrize(("method", "path", "security"), [
+    ("post", "/api/auth/register", []), ("post", "/api/auth/login", []),
+    ("get", "/api/health", []), ("get", "/api/ready", []),
+    ("post", "/api/mpesa/stk/callback/{token}", []),
+    ("post", "/api/auth/refresh", [{"refreshBearer": []}]),
+    ("get", "/api/transactions", [{"bearer": []}]),
+    ("post", "/api/transactions/{deal_id}/pay", [{"bearer": []}]),
+])
+def test_each_operation_declares_the_token_the_server_asks_for(
+        stack: Stack, method: str, path: str, security: list[dict[str, Any]]) -> None:
+    spec = requests.get(f"{stack.api}/api/openapi.json", timeout=10).json()
+    assert spec["paths"][path][method]["security"] == security
+
+
+def test_a_public_operation_answers_without_a_token(stack: Stack) -> None:
+    body = {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "x"}
+    assert requests.post(f"{stack.api}/api/auth/login", json=body, timeout=10).status_code == 401
+    assert requests.get(f"{stack.api}/api/ready", timeout=10).status_code == 200
