@@ -56,8 +56,12 @@ SECURITY_HEADERS = {
     "X-XSS-Protection": "0",
     "Cache-Control": "no-store",
 }
-# Production only: there the API is behind TLS, and browsers must keep to it for 180 days.
-PRODUCTION_HEADERS = {"Strict-Transport-Security": "max-age=15552000; includeSubDomains"}
+# Production only: there the API is behind TLS, and browsers must keep to it for 180 days
+# (and fetch nothing over plain HTTP; on a developer's http://127.0.0.1 that would break the docs).
+PRODUCTION_HEADERS = {
+    "Strict-Transport-Security": "max-age=15552000; includeSubDomains",
+    "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; upgrade-insecure-requests",
+}
 
 
 def security_headers(settings: Settings) -> dict[str, str]:

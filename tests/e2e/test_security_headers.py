@@ -44,6 +44,7 @@ def test_every_response_carries_the_security_headers(stack: Stack, method: str, 
     assert policy["object-src"] == "'none'" and policy["script-src"] == "'self'"
     # Outside production there is no TLS to pin browsers to.
     assert "Strict-Transport-Security" not in response.headers
+    assert "upgrade-insecure-requests" not in policy
 
 
 def _client(stack: Stack, **settings: object) -> Iterator[FlaskClient]:
@@ -68,6 +69,9 @@ def test_production_pins_browsers_to_https_for_180_days(production: FlaskClient)
         assert response.headers["Strict-Transport-Security"] == \
             "max-age=15552000; includeSubDomains"
         assert response.headers["X-Frame-Options"] == "DENY"
+        policy = response.headers["Content-Security-Policy"]
+        assert policy.startswith("default-src 'self'")
+        assert policy.endswith("; upgrade-insecure-requests")
 
 
 def test_a_preflight_from_an_allowed_origin_is_allowed(with_cors: FlaskClient) -> None:
