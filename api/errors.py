@@ -64,6 +64,16 @@ class EnvelopeApi(Api):  # type: ignore[misc]
                                         ContractPlugin(app)]
         super().init_app(app, spec_kwargs=spec_kwargs)
 
+    def _register_responses(self) -> None:
+        """flask-smorest's response per status, each with ERROR_SCHEMA; 429 and 503 also say
+        when to try again."""
+        super()._register_responses()
+        retry = {"Retry-After": {"description": "seconds to wait before trying again",
+                                 "schema": {"type": "integer", "minimum": 0}}}
+        lazy = self.spec.components.responses_lazy
+        for name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):
+            lazy[name]["headers"] = retry
+
     def handle_http_exception(self, exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         data = getattr(exc, "data", {}) or {}

@@ -149,6 +149,8 @@ def test_the_spec_declares_no_catch_all_and_only_the_envelope_for_errors(stack: 
     for name in refs:
         schema_ref = spec["components"]["responses"][name]["content"]["application/json"]
         assert schema_ref["schema"]["$ref"].endswith("/Error"), name
+    for name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):
+        assert "Retry-After" in spec["components"]["responses"][name]["headers"], name
     error = spec["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"success", "error", "timestamp"}
     body = spec["components"]["schemas"]["ErrorBody"]
