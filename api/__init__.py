@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
     openapi.document_callbacks(api.spec, app, callbacks.blp.name)
+    openapi.document_docs(api.spec, app)
     app.register_blueprint(docs.blp)
     errors.register(app)
     cli.register(app)

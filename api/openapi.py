@@ -124,3 +124,21 @@ def document_callbacks(spec: Any, app: Flask, blueprint: str) -> None:
                                    "ResultDesc": {"type": "string"}}}}}},
                 **{str(code): _component(code) for code in (400, 403, 404, 413, 500, 503)},
             }}})
+
+
+DOCS_PAGES = {  # flask-smorest's endpoint → what it serves
+    "api-docs.openapi_json": ("application/json", "This OpenAPI document"),
+    "api-docs.openapi_swagger_ui": ("text/html", "Swagger UI (its assets served here)"),
+    "api-docs.openapi_redoc": ("text/html", "ReDoc (its assets served here)"),
+}
+
+
+def document_docs(spec: Any, app: Flask) -> None:
+    """The docs pages and the document itself: public GETs, in the document too."""
+    for rule in [r for r in app.url_map.iter_rules() if r.endpoint in DOCS_PAGES]:
+        media_type, summary = DOCS_PAGES[rule.endpoint]
+        schema = {"type": "object"} if media_type == "application/json" else {"type": "string"}
+        spec.path(rule=rule, operations={"get": {
+            "tags": ["operations"], "summary": summary, "security": [],
+            "responses": {"200": {"description": summary,
+                                  "content": {media_type: {"schema": schema}}}}}})
