@@ -89,16 +89,20 @@ class CachedUsers:
     def add(self, user: User) -> None:
         self._users.add(user)
 
-    def save(self, user: User) -> None:
-        self._users.save(user)
-        generation, _ = self._keys(user.id)
+    def update(self, before: User, after: User) -> bool:
+        written = self._users.update(before, after)
+        self._invalidate(before.id)
+        return written
+
+    def _invalidate(self, user_id: str) -> None:
+        generation, _ = self._keys(user_id)
         try:  # outlives every copy, so a generation never comes back while one is kept
             bump = self._r.pipeline()
             bump.incr(generation)
             bump.expire(generation, max(self._ttl_s * 10, 3600))
             bump.execute()
         except redis.RedisError as error:  # the old copy lives at most ttl_s more
-            log.error("user cache not invalidated", extra={"user": user.id, "error": str(error)})
+            log.error("user cache not invalidated", extra={"user": user_id, "error": str(error)})
 
 
 _JSON = JSONOptions(tz_aware=True, tzinfo=UTC)

@@ -13,6 +13,7 @@ from requests.adapters import HTTPAdapter
 from adapters.cached_users import CachedUsers
 from adapters.daraja import DarajaClient
 from adapters.emitter import SocketNotifier
+from adapters.mongo.audit import MongoAudit
 from adapters.mongo.callbacks import MongoCallbacks
 from adapters.mongo.client import Doc, connect, ensure_indexes
 from adapters.mongo.deals import MongoDeals
@@ -21,7 +22,7 @@ from adapters.mongo.notifications import MongoNotifications
 from adapters.mongo.payments import MongoPayments
 from adapters.mongo.payouts import MongoPayouts
 from adapters.mongo.users import MongoUsers
-from adapters.redis_store import Revocations, TokenCache
+from adapters.redis_store import LoginAttempts, Revocations, TokenCache
 from adapters.redis_store import connect as connect_redis
 from adapters.runtime import ObjectIdFactory, SystemClock
 from adapters.security import Argon2Hasher
@@ -43,11 +44,16 @@ class Container:
     revocations: Revocations
     daraja: DarajaClient
     users: CachedUsers  # the same as ctx.users; its ``identity`` is the cached read
+    login_attempts: LoginAttempts
 
     def gateway(self) -> DarajaClient:
         """One client per process: its HTTP connections and SecurityCredential are shared by
         every thread of the pool (the OAuth token is shared by every process, in Redis)."""
         return self.daraja
+
+    def audit(self) -> MongoAudit:
+        """The append-only audit trail (a handle on the collection: cheap to make)."""
+        return MongoAudit(self.db)
 
 
 def push_lost_after_s(settings: Settings) -> int:
@@ -77,8 +83,11 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
     )
     daraja = DarajaClient(settings, TokenCache(client, settings.mpesa_consumer_key),
                           pooled_session(HTTP_POOL_SIZE))
-    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), Revocations(client),
-                     daraja, users)
+    revocations = Revocations(client, channel=f"{settings.socketio_channel}:revocations")
+    attempts = LoginAttempts(client, settings.login_lock_threshold,
+                             settings.login_lock_minutes * 60)
+    return Container(settings, db, client, ctx, ledger, MongoCallbacks(db), revocations,
+                     daraja, users, attempts)
 
 
 def pooled_session(size: int) -> requests.Session:

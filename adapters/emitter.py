@@ -6,9 +6,11 @@ import logging
 import time
 from typing import Any
 
+import redis
 import sentry_sdk
 from socketio import RedisManager
 
+from adapters.metrics import count_alert
 from adapters.presenters import present_deal, present_notification, present_payment
 from adapters.redis_store import DEFAULT_TIMEOUT_S, client_options
 from domain.deals import Deal
@@ -51,6 +53,7 @@ class SocketNotifier:
     def __init__(self, redis_url: str, channel: str,
                  timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._io = _Publisher(redis_url, channel, timeout_s)
+        self._counts = redis.Redis.from_url(redis_url, **client_options(timeout_s))  # lazy
 
     def deal_changed(self, deal: Deal, event: str) -> None:
         self._emit(event, present_deal(deal), deal.buyer_id, deal.seller_id)
@@ -66,6 +69,7 @@ class SocketNotifier:
 
     def alert(self, message: str, **context: str) -> None:
         log.error(message, extra={"alert": True, **context})
+        count_alert(self._counts, message)  # escrow_alerts_total, whichever process raised it
         with sentry_sdk.new_scope() as scope:
             for key, value in context.items():
                 scope.set_tag(key, value)

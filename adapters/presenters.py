@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from adapters.observability import mask_phones
 from domain.deals import Deal, TimelineEvent
 from domain.notifications import Notification
 from domain.payments import Payment, mask_phone
@@ -151,3 +152,49 @@ def present_payment(payment: Payment) -> dict[str, Any]:
 
 def present_user(user: User) -> dict[str, Any]:
     return dict(UserSchema().dump(user))
+
+
+# What M-Pesa puts in a callback that names a person: masked in every view of a body.
+PHONE_KEYS = frozenset({"phonenumber", "partya", "partyb", "msisdn", "receiverparty"})
+NAME_KEYS = frozenset({"receiverpartypublicname", "debitpartyname", "creditpartyname",
+                       "firstname", "middlename", "lastname", "customername", "name_of_payer"})
+TEXT_KEYS = frozenset({"resultdesc", "remarks", "occasion", "billrefnumber"})
+
+
+def mask_name(name: str) -> str:
+    """``John Doe`` → ``J*** D***``; a number in it (``254708374149 - John Doe``) is masked."""
+    words = mask_phones(name).split(" ")
+    return " ".join(w if not w or "*" in w or not w[0].isalpha() else f"{w[0]}***"
+                    for w in words)
+
+
+def mask_callback_body(body: Any) -> Any:
+    """A callback body as M-Pesa sent it, with phone numbers and names masked: by key
+    (``PhoneNumber``, ``PartyA``...), by ``{Name|Key, Value}`` item, and any number in free text
+    (``ResultDesc``, or a body that is not JSON). Ids are left alone: a CheckoutRequestID or a
+    uuid may hold nine digits in a row, and operators search by them."""
+    if isinstance(body, dict):
+        label = body.get("Name", body.get("Key"))
+        masked = {key: _masked_value(key, value) for key, value in body.items()}
+        if isinstance(label, str) and "Value" in body:
+            masked["Value"] = _masked_value(label, body["Value"])
+        return masked
+    if isinstance(body, list):
+        return [mask_callback_body(item) for item in body]
+    if isinstance(body, str):  # the whole body: not JSON
+        return mask_phones(body)
+    return body
+
+
+def _masked_value(key: str, value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return mask_callback_body(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if key.lower() in PHONE_KEYS:
+        return mask_phone(str(value))
+    if key.lower() in NAME_KEYS:
+        return mask_name(str(value))
+    if key.lower() in TEXT_KEYS and isinstance(value, str):
+        return mask_phones(value)
+    return value

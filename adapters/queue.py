@@ -7,9 +7,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as NotYet
 
-from celery import Celery
+import structlog
+from celery import Celery, signals
 
 log = logging.getLogger(__name__)
+
+REQUEST_ID = "request_id"  # the task header that carries the id of the request that caused it
 
 BACKGROUND_SENDERS = 4  # threads sending what a caller would not wait for (callbacks' tasks)
 BACKGROUND_BACKLOG = 256  # sends waiting for them at most; beyond, they are left to the janitor
@@ -42,9 +45,13 @@ class CeleryTaskQueue:
         self._backlog = threading.BoundedSemaphore(BACKGROUND_BACKLOG)
         self._starting = threading.Lock()
 
-    def _send(self, name: str, args: list[str], countdown: int | None = None) -> bool:
+    def _send(self, name: str, args: list[str], countdown: int | None = None,
+              request_id: str | None = None) -> bool:
+        request_id = request_id or current_request_id()
+        headers = {REQUEST_ID: request_id} if request_id else None
         try:
-            self._app.send_task(name, args=args, countdown=countdown, retry=False)
+            self._app.send_task(name, args=args, countdown=countdown, retry=False,
+                                headers=headers)
             return True
         except Exception:  # the broker is down; the janitor will find the record
             log.exception("could not enqueue", extra={"task": name, "task_args": args})
@@ -59,8 +66,9 @@ class CeleryTaskQueue:
             log.error("could not enqueue: too many sends wait for the broker",
                       extra={"task": PROCESS_CALLBACK, "task_args": [callback_id]})
             return False
-        try:
-            sent = self._senders().submit(self._send_released, PROCESS_CALLBACK, [callback_id])
+        try:  # the sender thread does not see this request's context: pass its id along
+            sent = self._senders().submit(self._send_released, PROCESS_CALLBACK, [callback_id],
+                                          current_request_id())
         except RuntimeError:  # the process is shutting down
             self._backlog.release()
             return False
@@ -71,9 +79,9 @@ class CeleryTaskQueue:
                         extra={"callback": callback_id, "waited_s": wait_s})
             return False
 
-    def _send_released(self, name: str, args: list[str]) -> bool:
+    def _send_released(self, name: str, args: list[str], request_id: str | None) -> bool:
         try:
-            return self._send(name, args)
+            return self._send(name, args, request_id=request_id)
         finally:
             self._backlog.release()
 
@@ -83,6 +91,15 @@ class CeleryTaskQueue:
                 self._background = ThreadPoolExecutor(BACKGROUND_SENDERS,
                                                       thread_name_prefix="enqueue")
             return self._background
+
+    def send(self, name: str, **kwargs: str) -> bool:
+        """Enqueue any task by name (an operator's sweep now, as beat would)."""
+        try:
+            self._app.send_task(name, kwargs=kwargs, retry=False)
+            return True
+        except Exception:
+            log.exception("could not enqueue", extra={"task": name})
+            return False
 
     def request_stk_push(self, payment_id: str) -> None:
         self._send(REQUEST_STK_PUSH, [payment_id])
@@ -103,3 +120,18 @@ class CeleryTaskQueue:
         """Raise unless the broker accepts a connection (one try, within its socket timeouts)."""
         with self._app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0)
+
+
+def current_request_id() -> str | None:
+    """The id of the request (or of the task's originating request) this thread works for."""
+    value = structlog.contextvars.get_contextvars().get(REQUEST_ID)
+    return str(value) if value else None
+
+
+@signals.before_task_publish.connect  # type: ignore[untyped-decorator]
+def _carry_the_request_id(headers: dict[str, object] | None = None, **_: object) -> None:
+    """Whatever sends a task from a request or a task (a retry, ``send_task`` by hand) passes
+    the request id on, so a task's follow-ups log under the id of the request that caused them."""
+    request_id = current_request_id()
+    if headers is not None and request_id and not headers.get(REQUEST_ID):
+        headers[REQUEST_ID] = request_id

@@ -22,3 +22,9 @@ class Argon2Hasher:
 
     def verify_dummy(self, password: str) -> None:
         self.verify(self._dummy, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self._ph.check_needs_rehash(password_hash)
+        except (InvalidHashError, ValueError):
+            return False  # not an argon2 hash we can read: verification failed anyway

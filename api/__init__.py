@@ -16,6 +16,7 @@ from adapters.queue import CeleryTaskQueue
 from adapters.settings import Settings
 from api import (
     admin,
+    audit,
     auth,
     callbacks,
     cli,
@@ -25,6 +26,7 @@ from api import (
     health,
     lifecycle,
     limits,
+    metrics,
     notifications,
     openapi,
     payments,
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.extensions["escrow"] = container or build(settings, queue)
     app.extensions["escrow_queue"] = queue
     _request_ids(app, security_headers(settings))
+    metrics.init(app)  # served on METRICS_PORT by gunicorn.conf.py, never on this port
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limits.init(app, settings.redis_url, settings.ratelimit_default, settings.ratelimit_enabled,
                 settings.ratelimit_auth)
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     openapi.document_docs(api.spec, app)
     app.register_blueprint(docs.blp)
     errors.register(app)
+    audit.init(app)  # after the request ids: every record carries one
     cli.register(app)
     app.extensions["escrow_socketio"] = realtime.init(app, settings)
     _trust_proxies(app, settings.trusted_proxy_hops)

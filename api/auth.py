@@ -10,17 +10,26 @@ from flask_smorest import Blueprint
 
 from adapters.presenters import UserSchema
 from api import tokens
-from api.deps import ctx, current_user, fresh_user
+from api.deps import ctx, current_user, fresh_user, login_attempts, proof, without_password
 from api.envelope import MessageSchema, envelope, ok
 from api.limits import auth_limit
-from api.schemas import LoginIn, LogoutIn, ProfileIn, RegisterIn, SessionOut, TokensOut
+from api.schemas import (
+    LoginIn,
+    LogoutIn,
+    PasswordChangeIn,
+    ProfileIn,
+    RegisterIn,
+    SessionOut,
+    TokensOut,
+)
 from domain.services import accounts
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and tokens")
 
 
 def _session(user: Any) -> dict[str, Any]:
-    return {"user": user, **tokens.issue(user)}
+    """A new family of tokens, the access token fresh: the password was just given."""
+    return {"user": user, **tokens.issue(user, fresh=True)}
 
 
 @blp.route("/auth/register")
@@ -46,7 +55,8 @@ class Login(MethodView):
                       description="wrong email or password, or the account is locked")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Exchange email and password for an access and a refresh token."""
-        return ok(_session(accounts.authenticate(ctx(), body["email"], body["password"])))
+        user = accounts.authenticate(ctx(), body["email"], body["password"], login_attempts())
+        return ok(_session(user))
 
 
 @blp.route("/auth/refresh")
@@ -66,11 +76,23 @@ class Logout(MethodView):
     @blp.arguments(LogoutIn, required=False)
     @blp.response(200, envelope(MessageSchema))
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Revoke the presented access token (and the refresh token, if given)."""
+        """End this session: the presented access token and every token of its family (the
+        refresh token, if given, too)."""
         tokens.revoke(get_jwt())
+        tokens.revoke_family(get_jwt())
         if body.get("refreshToken"):
             tokens.revoke_encoded(body["refreshToken"], str(get_jwt()["sub"]))
         return ok({}, "signed out")
+
+
+@blp.route("/auth/logout-all")
+class LogoutAll(MethodView):
+    @jwt_required()
+    @blp.response(200, envelope(MessageSchema))
+    def post(self) -> dict[str, Any]:
+        """Log out everywhere: every token of yours issued until now stops working."""
+        tokens.revoke_sessions(current_user().id)
+        return ok({}, "signed out everywhere")
 
 
 @blp.route("/users/me")
@@ -85,5 +107,24 @@ class Me(MethodView):
     @blp.arguments(ProfileIn)
     @blp.response(200, envelope(UserSchema))
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Change your name or phone."""
-        return ok(accounts.update_profile(ctx(), current_user().id, body), "profile updated")
+        """Change your name or phone. A new phone needs a fresh sign-in or ``password``."""
+        user = current_user()
+        accounts.prove_for_phone(ctx(), user, body.get("phone", user.phone), proof(body),
+                                 login_attempts())
+        updated = accounts.update_profile(ctx(), user.id, without_password(body))
+        return ok(updated, "profile updated")
+
+
+@blp.route("/users/me/password")
+class Password(MethodView):
+    decorators = [auth_limit]
+
+    @jwt_required()
+    @blp.arguments(PasswordChangeIn)
+    @blp.response(200, envelope(TokensOut))
+    def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Change your password: every session ends (sockets too); you get new tokens."""
+        user = accounts.change_password(ctx(), current_user().id, body["currentPassword"],
+                                        body["newPassword"], login_attempts(),
+                                        end_sessions=tokens.revoke_sessions)
+        return ok(tokens.issue(user, fresh=True), "password changed; every other session ended")

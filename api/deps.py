@@ -7,12 +7,14 @@ import json
 from typing import Any
 
 from flask import current_app, request
-from flask_jwt_extended import get_jwt_identity
+from flask_jwt_extended import get_jwt, get_jwt_identity
 
 from adapters.container import Container
 from adapters.queue import CeleryTaskQueue
+from adapters.redis_store import LoginAttempts
 from domain.errors import DomainError, Unauthorized
 from domain.services import accounts
+from domain.services.accounts import Proof
 from domain.services.context import Context
 from domain.users import User
 
@@ -29,6 +31,21 @@ def broker() -> CeleryTaskQueue:
 
 def ctx() -> Context:
     return container().ctx
+
+
+def login_attempts() -> LoginAttempts:
+    return container().login_attempts
+
+
+def proof(body: dict[str, Any]) -> Proof:
+    """The request's proof of identity: a fresh access token (from a sign-in with the
+    password) or the ``password`` field of its body."""
+    return Proof(fresh=get_jwt().get("fresh") is True, password=body.get("password"))
+
+
+def without_password(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as it may be stored or fingerprinted: never the password."""
+    return {key: value for key, value in body.items() if key != "password"}
 
 
 def current_user() -> User:

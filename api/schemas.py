@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
@@ -15,9 +16,11 @@ from domain.users import MAX_NAME, MAX_PASSWORD, MIN_PASSWORD
 
 
 def _operator_keys(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, dict):
+    """Keys that look like query operators: ``$gt`` in a body, ``status[$ne]`` in a query
+    string (a Mapping there: webargs' MultiDictProxy, which would drop them silently)."""
+    if isinstance(value, Mapping):
         bad = [f"{path}{k}" for k in value
-               if isinstance(k, str) and (k.startswith("$") or "\0" in k)]
+               if isinstance(k, str) and (k.startswith("$") or "[$" in k or "\0" in k)]
         for key, inner in value.items():
             bad += _operator_keys(inner, f"{path}{key}.")
         return bad
@@ -86,10 +89,25 @@ class LogoutIn(Input):
     refreshToken = fields.String(validate=validate.Length(1, 4096))
 
 
+def _proof_password() -> fields.String:
+    return fields.String(load_only=True, validate=validate.Length(1, MAX_PASSWORD), metadata={
+        "description": "your password: needed with a refreshed (non-fresh) access token to "
+                       "use a phone other than the profile's"})
+
+
 class ProfileIn(Input):
     firstName = _text(1, MAX_NAME)
     lastName = _text(1, MAX_NAME)
-    phone = Phone(allow_none=True)
+    phone = Phone(allow_none=True, metadata={
+        "description": "a new phone needs a fresh sign-in or the password"})
+    password = _proof_password()
+
+
+class PasswordChangeIn(Input):
+    currentPassword = fields.String(required=True, load_only=True,
+                                    validate=validate.Length(1, MAX_PASSWORD))
+    newPassword = fields.String(required=True, load_only=True,
+                                validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
 
 
 class DealIn(Input):
@@ -183,7 +201,10 @@ class ResolveIn(Input):
 class WithdrawalIn(Input):
     amount = fields.Integer(strict=True, required=True, validate=validate.Range(10, 250_000),
                             metadata={"description": "whole shillings; M-Pesa pays 10 to 250000"})
-    phone = Phone(required=True, metadata={"example": "0708374149"})
+    phone = Phone(required=True, metadata={
+        "example": "0708374149",
+        "description": "a phone other than the profile's needs a fresh sign-in or the password"})
+    password = _proof_password()
 
 
 class WalletEntryOut(Schema):

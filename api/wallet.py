@@ -9,11 +9,19 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from adapters.presenters import PayoutSchema
-from api.deps import ctx, current_user, idempotency_key, request_fingerprint
+from api.deps import (
+    ctx,
+    current_user,
+    idempotency_key,
+    login_attempts,
+    proof,
+    request_fingerprint,
+    without_password,
+)
 from api.envelope import envelope, ok
 from api.openapi import IDEMPOTENCY_KEY
 from api.schemas import WalletOut, WithdrawalIn
-from domain.services import wallet
+from domain.services import accounts, wallet
 
 blp = Blueprint("wallet", __name__, url_prefix="/api/wallet", description="Wallet and payouts")
 
@@ -40,9 +48,12 @@ class Withdrawals(MethodView):
     @blp.response(202, envelope(PayoutSchema))
     @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Withdraw to M-Pesa: the amount leaves the wallet at once; a worker sends the B2C."""
-        payout = wallet.request_withdrawal(ctx(), current_user(), body["amount"], body["phone"],
-                                           idempotency_key(), request_fingerprint(body))
+        """Withdraw to M-Pesa: the amount leaves the wallet at once; a worker sends the B2C.
+        To a phone other than the profile's: a fresh sign-in or ``password`` is needed."""
+        user, key = current_user(), idempotency_key()
+        accounts.prove_for_payout(ctx(), user, body["phone"], key, proof(body), login_attempts())
+        payout = wallet.request_withdrawal(ctx(), user, body["amount"], body["phone"],
+                                           key, request_fingerprint(without_password(body)))
         return ok(payout, "withdrawal queued")
 
 

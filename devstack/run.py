@@ -15,6 +15,10 @@ from devstack import services
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {"API_PORT": "5000", "SANDBOX_PORT": "8090", "FLOWER_PORT": "5555",
             "EMBEDDED_REDIS_PORT": "6390", "EMBEDDED_MONGO_PORT": "27027"}
+# What the operator's CLI needs to find this stack (adapters/settings.py reads them back in
+# development when the environment does not set them), and the ports, for people.
+ANNOUNCED = ("MONGO_URL", "MONGO_DB", "REDIS_URL", "MPESA_BASE_URL", "PUBLIC_BASE_URL",
+             "API_PORT", "SANDBOX_PORT", "FLOWER_PORT", "METRICS_PORT")
 
 
 def _secrets(data: Path) -> dict[str, str]:
@@ -32,6 +36,8 @@ def _secrets(data: Path) -> dict[str, str]:
 
 def environment(data: Path) -> tuple[dict[str, str], set[str]]:
     env = {**DEFAULTS, **{k: v for k, v in os.environ.items() if k in DEFAULTS}}
+    if os.environ.get("METRICS_PORT"):
+        env["METRICS_PORT"] = os.environ["METRICS_PORT"]
     skip: set[str] = set()
     for name, process in (("REDIS_URL", "redis"), ("MONGO_URL", "mongo")):
         if os.environ.get(name):
@@ -48,6 +54,15 @@ def environment(data: Path) -> tuple[dict[str, str], set[str]]:
         env.update(services.sandbox_keys(data))
     env["DATA_DIR"] = str(data)
     return env, skip
+
+
+def write_stack_env(data: Path, env: dict[str, str]) -> Path:
+    """``.data/stack.env``: the addresses this run chose (no secrets: those are in secrets.env)."""
+    path = data / "stack.env"
+    merged = {**os.environ, **env}
+    path.write_text("".join(f"{name}={merged[name]}\n" for name in ANNOUNCED
+                            if merged.get(name)))
+    return path
 
 
 def procfile(data: Path, skip: set[str]) -> Path:
@@ -75,6 +90,10 @@ def _announce(env: dict[str, str]) -> None:
         f"password in .data/secrets.env)",
         f"  Redis            {env['REDIS_URL']}",
         f"  MongoDB          {env['MONGO_URL']}",
+        *([f"  Metrics          http://127.0.0.1:{env['METRICS_PORT']}/metrics"]
+          if env.get("METRICS_PORT") else []),
+        "Operator commands: .venv/bin/flask --app wsgi --help (they find this stack through "
+        ".data/stack.env).",
         "Ctrl-C stops everything.", "=" * 64, "",
     ]), flush=True)
     del password
@@ -87,7 +106,11 @@ def run(data: Path) -> int:
     honcho = [str(Path(sys.executable).parent / "honcho"), "-f", str(path), "-d", str(ROOT),
               "start"]
     process = subprocess.Popen(honcho, env={**os.environ, **env})
+    stack_env = write_stack_env(data, env)
     threading.Thread(target=_announce, args=(env,), daemon=True).start()
     signal.signal(signal.SIGINT, lambda *_: process.send_signal(signal.SIGINT))
     signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
-    return process.wait()
+    try:
+        return process.wait()
+    finally:  # stopped: the CLI must not go looking for it at these addresses
+        stack_env.unlink(missing_ok=True)

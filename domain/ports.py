@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.audit import AuditQuery, AuditRecord
 from domain.deals import Deal, DealStatus, TimelineEvent
 from domain.ledger import Posting
 from domain.notifications import Notification
@@ -33,6 +34,23 @@ class PasswordHasher(Protocol):
     def verify_dummy(self, password: str) -> None:
         """Spend the time of one verification, so unknown emails cannot be told apart."""
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """The hash was made with other parameters than the hasher's current ones."""
+
+
+class LoginAttempts(Protocol):
+    """Sign-in attempts counted per account (by normalised email), whatever the client.
+
+    An attempt is counted *before* its password is checked, in one atomic step that also
+    refuses it when the account is locked: so parallel guesses get no more checks than the
+    threshold (counting after the check, every guess in flight would pass the lock)."""
+
+    def begin(self, email: str) -> bool:
+        """Count an attempt; False (and nothing counted) when the account is locked."""
+
+    def succeeded(self, email: str) -> None:
+        """The password was right: the count starts again."""
+
 
 class UserRepository(Protocol):
     def add(self, user: User) -> None:
@@ -40,7 +58,12 @@ class UserRepository(Protocol):
 
     def get(self, user_id: str) -> User | None: ...
     def by_email(self, email: str) -> User | None: ...
-    def save(self, user: User) -> None: ...
+
+    def update(self, before: User, after: User) -> bool:
+        """Write only the fields in which ``after`` differs from ``before`` (the record as it
+        was read), so that two edits of different fields never undo each other; a new password
+        hash only if the stored one is still ``before``'s. False if the user is gone, or the
+        hash changed meanwhile (nothing written)."""
 
 
 @dataclass(frozen=True)
@@ -257,3 +280,13 @@ class CallbackInbox(Protocol):
     def find(self, status: str | None, page: int,
              limit: int) -> tuple[Sequence[Mapping[str, object]], int]:
         """Stored callbacks as kept (raw body, source, outcome), newest first."""
+
+
+class AuditLog(Protocol):
+    """The audit trail: records are inserted and read, never changed or removed."""
+
+    def insert(self, record: AuditRecord, timeout_s: float) -> None:
+        """Write one record, waiting ``timeout_s`` at most; raises if it was not written."""
+
+    def find(self, query: AuditQuery) -> tuple[Sequence[AuditRecord], int]:
+        """Newest first, with the total that matched."""

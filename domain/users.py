@@ -60,6 +60,12 @@ def check_name(field: str, value: str) -> str:
     return value
 
 
+def needs_proof_for_phone(user: User, phone: str | None) -> bool:
+    """Money may go, and the profile phone may change, to a phone other than the profile's
+    only with a fresh proof of identity (a fresh sign-in or the password)."""
+    return phone != user.phone
+
+
 def check_self_service_role(role: str) -> Role:
     if role not in {r.value for r in SELF_SERVICE_ROLES}:
         raise InvalidInput("role", "must be buyer or seller")

@@ -71,7 +71,8 @@ class Stack:
 
     def start_api(self, name: str = "api", port: str | None = None) -> None:
         """An API process (gunicorn, one worker of 32 threads) on ``port``."""
-        self.start(name, [str(BIN / "gunicorn"), "-w", "1", "--threads", "32",
+        self.start(name, [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+                          "-w", "1", "--threads", "32",
                           "-b", f"127.0.0.1:{port or self.env['API_PORT']}", "wsgi:app"])
 
     def tail(self, name: str, lines: int = 60) -> str:

@@ -55,7 +55,9 @@ def container() -> Container:
 
 
 def _as_of(now: str | None) -> datetime:
-    """Sweeps run as of now; a test (or an operator replaying a day) may pass an instant."""
+    """Sweeps run as of now; a test may pass an instant. The operator's ``flask sweep --now``
+    allows only an earlier one with a timezone, never in production and never for a sweep
+    that moves or cancels money (api/cli.py)."""
     return datetime.fromisoformat(now) if now else container().ctx.clock.now()
 
 

@@ -70,6 +70,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "mpesa_callbacks": [
         IndexModel([("status", ASCENDING), ("receivedAt", ASCENDING)], name="status_age"),
     ],
+    # Append-only (adapters/mongo/audit.py): read newest first, by actor, outcome or action.
+    "audit": [
+        IndexModel([("at", DESCENDING)], name="recent"),
+        IndexModel([("actorId", ASCENDING), ("at", DESCENDING)], name="actor_recent"),
+        IndexModel([("outcome", ASCENDING), ("at", DESCENDING)], name="outcome_recent"),
+        IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="action_recent"),
+    ],
 }
 
 

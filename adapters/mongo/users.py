@@ -26,8 +26,15 @@ class MongoUsers:
     def by_email(self, email: str) -> User | None:
         return from_doc(self._c.find_one({"email": email}))
 
-    def save(self, user: User) -> None:
-        self._c.replace_one({"_id": user.id}, to_doc(user))
+    def update(self, before: User, after: User) -> bool:
+        old, new = to_doc(before), to_doc(after)
+        changed = {key: value for key, value in new.items() if old.get(key) != value}
+        if not changed:
+            return self._c.count_documents({"_id": before.id}, limit=1) == 1
+        where: Doc = {"_id": before.id}
+        if "passwordHash" in changed:  # only over the hash this change was decided on
+            where["passwordHash"] = before.password_hash
+        return self._c.update_one(where, {"$set": changed}).matched_count == 1
 
 
 def to_doc(user: User) -> Doc:

@@ -90,10 +90,15 @@ def payments_of(ctx: Context, user: User, deal_id: str) -> list[Payment]:
 
 
 def visible_payment(ctx: Context, user: User, payment_id: str) -> Payment:
+    """The payment if ``user`` is a party to its deal or an admin; else, exactly as if it
+    did not exist (the error must not tell someone else's payment from a made-up id)."""
     payment = ctx.payments.get(payment_id)
-    if payment is None:
-        raise NotFound("payment not found")
-    visible_deal(ctx, user, payment.deal_id)  # 404 unless a party or an admin
+    try:
+        if payment is None:
+            raise NotFound("payment not found")
+        visible_deal(ctx, user, payment.deal_id)
+    except NotFound:
+        raise NotFound("payment not found") from None
     return payment
 
 

@@ -170,3 +170,120 @@ def test_sentry_events_from_a_callback_request_carry_no_token() -> None:
     assert crashed["request"]["url"].endswith("/api/mpesa/stk/callback/[redacted]")
     assert any("/api/mpesa/stk/callback/[redacted]" in (b.get("message") or "")
                for b in crashed["breadcrumbs"]["values"])
+
+
+def test_extra_fields_reach_the_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    logging.getLogger("adapters.emitter").error("a settled deal's posting cannot be written",
+                                                extra={"alert": True, "deal": "d-1"})
+    record = _json_lines(capsys.readouterr().err)[-1]
+    assert record["alert"] is True and record["deal"] == "d-1"
+
+
+def test_jwts_are_scrubbed_from_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+    logging.getLogger("api").warning("bad token %s", jwt, extra={"url": f"/x?token={jwt}"})
+    err = capsys.readouterr().err
+    assert "eyJ" not in err and err.count("[redacted]") == 2
+
+
+BEAT_WITH_SENTRY = """
+import json, sentry_sdk
+from celery import signals
+from workers import celery_app
+from tests.adapters.test_observability import Recording, URL
+signals.beat_init.send(sender=celery_app.app)
+client = sentry_sdk.get_client()
+transport = Recording()
+client.transport = transport
+sentry_sdk.capture_message("beat could not enqueue for 254708374149 via " + URL)
+sentry_sdk.flush()
+print(json.dumps({"active": client.is_active(), "events": transport.events}, default=str))
+"""
+
+
+def test_beat_starts_sentry_with_the_scrubber() -> None:
+    """A real process, as ``celery beat`` starts: beat_init (not celeryd_init) fires there."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.stack import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", BEAT_WITH_SENTRY], cwd=ROOT, capture_output=True, text=True,
+        timeout=60, check=True,
+        env={**os.environ, "APP_ENV": "test", "SENTRY_DSN": "https://public@sentry.invalid/1",
+             "MPESA_CALLBACK_TOKEN": TOKEN})
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["active"], "beat did not start Sentry"
+    text = json.dumps(report["events"])
+    assert report["events"] and TOKEN not in text and "254708374149" not in text
+    assert "2547****149" in text and "/api/mpesa/stk/callback/[redacted]" in text
+
+
+CURRENT = "Old-Pa55word-9f3k"  # what a password change sends; neither may reach Sentry or a log
+NEW = "New-Pa55word-7q2m"
+# Kept out of the view's source: a frame's context lines show the source around it.
+OTHER_SECRETS = {"clientSecret": "Cl1ent-S3cret-value", "mpesaPasskeyValue": "Pa55key-value-xyz",
+                 "SecurityCredentialB64": "Cr3dential-value-xyz"}
+REFRESH_VALUE = "opaque-refresh-value"
+HEADER_VALUE = "Bearer opaque-header-value"
+
+
+def test_sentry_events_from_a_password_change_carry_neither_password() -> None:
+    """A ``PUT /api/users/me/password`` body as the Flask integration records it (request
+    data), the same fields logged (a breadcrumb's data) and set as extra, and a frame's locals:
+    any key naming a password, secret, token, passkey, credential or authorization is
+    scrubbed, whatever its case or prefix (``newPassword``, ``clientSecret``...)."""
+    from flask import Flask, request
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    assert init_sentry(Settings(sentry_dsn="https://public@sentry.invalid/1"), FlaskIntegration())
+    transport = Recording()
+    sentry_sdk.get_client().transport = transport
+    app = Flask("password-scrub-test")
+
+    @app.put("/api/users/me/password")
+    def change_password() -> str:
+        body = request.get_json()
+        logging.getLogger("api.users").info("password change", extra=dict(body))  # breadcrumb
+        sentry_sdk.set_extra("change", {"currentPassword": body["currentPassword"]})
+        sentry_sdk.set_extra("clientSecret", OTHER_SECRETS["clientSecret"])
+        sentry_sdk.set_extra("mpesaPasskeyValue", OTHER_SECRETS["mpesaPasskeyValue"])
+        sentry_sdk.set_extra("SecurityCredentialB64", OTHER_SECRETS["SecurityCredentialB64"])
+        new_password, refreshTokenValue = body["newPassword"], REFRESH_VALUE
+        raise RuntimeError(f"cannot change ({len(new_password)}, {len(refreshTokenValue)})")
+
+    try:
+        response = app.test_client().put(
+            "/api/users/me/password", json={"currentPassword": CURRENT, "newPassword": NEW},
+            headers={"X-Authorization-Extra": HEADER_VALUE})
+        assert response.status_code == 500
+    finally:
+        sentry_sdk.flush()
+        sentry_sdk.get_client().close()
+    crashed = next(e for e in transport.events if e.get("exception"))
+    text = json.dumps(crashed, default=str)
+    for value in (CURRENT, NEW, *OTHER_SECRETS.values(), REFRESH_VALUE, HEADER_VALUE):
+        assert value not in text, value
+    # the fields are there, their values are not: the request body is what the scrubber saw
+    assert set(crashed["request"]["data"]) == {"currentPassword", "newPassword"}
+    frame_vars = [frame.get("vars", {}) for value in crashed["exception"]["values"]
+                  for frame in value["stacktrace"]["frames"]]
+    assert any("new_password" in names for names in frame_vars)
+
+
+def test_password_fields_logged_as_extra_are_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    fields = {"newPassword": NEW, "currentPassword": CURRENT,
+              "clientSecret": OTHER_SECRETS["clientSecret"], "user": "u-1"}
+    logging.getLogger("api.users").warning("password change refused", extra=fields)
+    err = capsys.readouterr().err
+    assert NEW not in err and CURRENT not in err and OTHER_SECRETS["clientSecret"] not in err
+    record = _json_lines(err)[-1]
+    assert record["newPassword"] == "[redacted]" and record["user"] == "u-1"

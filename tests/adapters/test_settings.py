@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from adapters.settings import Settings
+from adapters.settings import SANDBOX_PASSKEY, Settings
 
 GOOD_TOKEN = "Xq3v9TnK2pLr8sWd4yHb6mJc1fGz7aEu"  # 32 characters, random-looking
 PRODUCTION = {
@@ -17,6 +19,7 @@ PRODUCTION = {
     "MPESA_B2C_SHORTCODE": "600200", "MPESA_INITIATOR_NAME": "apiop",
     "MPESA_SECURITY_CREDENTIAL": "c2VjdXJpdHk=",
     "MPESA_CALLBACK_ALLOWED_IPS": "196.201.214.0/24,196.201.213.44",
+    "FLOWER_BASIC_AUTH": "ops:Vb7nQ2xLk9Rt4wZp",  # a 16-character password
 }
 OPTIONAL = ("MPESA_CALLBACK_ALLOW_ANY_SOURCE", "TRUSTED_PROXY_HOPS")
 
@@ -131,3 +134,128 @@ def test_dependency_timeouts_are_read_and_must_be_positive(
     assert (settings.mongo_timeout_s, settings.redis_timeout_s) == (3.0, 0.25)
     assert "REDIS_TIMEOUT_S" in _refusal(monkeypatch, REDIS_TIMEOUT_S="0")
     assert "MONGO_TIMEOUT_S" in _refusal(monkeypatch, MONGO_TIMEOUT_S="-1")
+
+
+@pytest.mark.parametrize("typo", ["prod", "Production", "staging", "develop", ""])
+def test_an_unknown_app_env_refuses_to_start_with_one_line_naming_the_known_ones(
+    monkeypatch: pytest.MonkeyPatch, typo: str,
+) -> None:
+    monkeypatch.setenv("APP_ENV", typo)
+    with pytest.raises(SystemExit) as stopped:
+        Settings.from_env()
+    message = str(stopped.value)
+    assert "\n" not in message and "APP_ENV" in message
+    assert "development, test, production" in message
+
+
+@pytest.mark.parametrize("app_env", ["development", "test"])
+def test_the_known_non_production_environments_start_with_their_defaults(
+    monkeypatch: pytest.MonkeyPatch, app_env: str,
+) -> None:
+    monkeypatch.setenv("APP_ENV", app_env)
+    monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
+    assert Settings.from_env().app_env == app_env
+
+
+def test_production_refuses_to_start_without_flower_basic_auth(
+    production: pytest.MonkeyPatch,
+) -> None:
+    assert "FLOWER_BASIC_AUTH" in _refusal(production, FLOWER_BASIC_AUTH="")
+
+
+@pytest.mark.parametrize("auth", [
+    "ops:short-password",  # 14 characters
+    "ops",  # no password
+    ":Vb7nQ2xLk9Rt4wZp",  # no user
+    "ops:" + "ab" * 10,  # a pattern
+    "ops:Vb7nQ2xLk9Rt4wZp,ci:Vb7nQ2xLk9Rt4wZp",  # two pairs: one rule per user
+], ids=["short", "no-password", "no-user", "pattern", "two-pairs"])
+def test_production_refuses_a_weak_flower_password(
+    production: pytest.MonkeyPatch, auth: str,
+) -> None:
+    message = _refusal(production, FLOWER_BASIC_AUTH=auth)
+    assert "FLOWER_BASIC_AUTH" in message
+    assert auth.partition(":")[2] not in message or not auth.partition(":")[2]
+
+
+@pytest.mark.parametrize("secret", [
+    "j" * 64, "short-jwt-secret", "Xq3v9TnK2pLr8sWd4yHb6mJc1fGz7aE",
+], ids=["one-char", "short", "31-chars"])
+def test_production_refuses_a_short_or_trivially_weak_jwt_secret(
+    production: pytest.MonkeyPatch, secret: str,
+) -> None:
+    message = _refusal(production, JWT_SECRET_KEY=secret)
+    assert "JWT_SECRET_KEY" in message and secret not in message
+
+
+def test_production_refuses_the_sandboxs_published_passkey(
+    production: pytest.MonkeyPatch,
+) -> None:
+    assert "MPESA_PASSKEY" in _refusal(production, MPESA_PASSKEY=SANDBOX_PASSKEY)
+
+
+def test_every_weak_secret_is_named_at_once(production: pytest.MonkeyPatch) -> None:
+    message = _refusal(production, JWT_SECRET_KEY="weak", MPESA_CALLBACK_TOKEN="weak",
+                       FLOWER_BASIC_AUTH="ops:weak")
+    assert all(name in message for name in
+               ("JWT_SECRET_KEY", "MPESA_CALLBACK_TOKEN", "FLOWER_BASIC_AUTH"))
+
+
+def test_in_development_the_cli_finds_the_addresses_make_run_wrote(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    (tmp_path / "stack.env").write_text(
+        "MONGO_URL=mongodb://127.0.0.1:31017\nREDIS_URL=redis://127.0.0.1:6391/0\n"
+        "JWT_SECRET_KEY=not-taken-from-here\n")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.delenv("MONGO_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/0")  # the environment wins
+    settings = Settings.from_env()
+    assert settings.mongo_url == "mongodb://127.0.0.1:31017"
+    assert settings.redis_url == "redis://elsewhere:6379/0"
+    assert settings.jwt_secret_key != "not-taken-from-here"  # addresses only
+
+
+def test_outside_development_the_stack_file_is_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    (tmp_path / "stack.env").write_text("MONGO_URL=mongodb://127.0.0.1:31017\n")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.delenv("MONGO_URL", raising=False)
+    assert Settings.from_env().mongo_url == Settings().mongo_url
+
+
+def test_metrics_are_off_unless_a_port_is_given_and_loopback_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("METRICS_PORT", raising=False)
+    monkeypatch.delenv("METRICS_ADDR", raising=False)
+    assert Settings.from_env().metrics_port == 0
+    monkeypatch.setenv("METRICS_PORT", "9464")
+    settings = Settings.from_env()
+    assert (settings.metrics_port, settings.metrics_addr) == (9464, "127.0.0.1")
+
+
+def test_make_run_with_overridden_ports_writes_where_the_cli_finds_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from devstack.run import environment, write_stack_env
+
+    for name in ("MONGO_URL", "REDIS_URL", "APP_ENV", "PUBLIC_BASE_URL", "MONGO_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EMBEDDED_MONGO_PORT", "27999")
+    monkeypatch.setenv("EMBEDDED_REDIS_PORT", "6999")
+    monkeypatch.setenv("API_PORT", "5999")
+    monkeypatch.setenv("MPESA_BASE_URL", "http://127.0.0.1:8999")  # no sandbox keys to make
+    env, _ = environment(tmp_path)
+    written = write_stack_env(tmp_path, env).read_text()
+    assert "JWT_SECRET_KEY" not in written and "MPESA_CALLBACK_TOKEN" not in written
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MPESA_BASE_URL")
+    settings = Settings.from_env()  # what `flask --app wsgi …` reads, with none of them set
+    assert settings.mongo_url == "mongodb://127.0.0.1:27999"
+    assert settings.redis_url == "redis://127.0.0.1:6999/0"
+    assert settings.public_base_url == "http://127.0.0.1:5999"
+    assert settings.mpesa_base_url == "http://127.0.0.1:8999"

@@ -88,8 +88,10 @@ def actors(stack: Stack) -> Actors:
     return Actors(stack)
 
 
-# Logout revokes the token presented: the fuzzer would sign its own actors out.
-EXCLUDED = {"POST /api/auth/logout"}
+# These end the caller's sessions (and a wrong currentPassword counts towards its lockout): the
+# fuzzer would sign its own actors out. Each of their cases runs as a new buyer of its own.
+SESSION_ENDING = {"POST /api/auth/logout", "POST /api/auth/logout-all",
+                  "PUT /api/users/me/password"}
 
 
 def _fuzz(operation: Any, mode: GenerationMode, stack: Stack, actors: Actors,
@@ -107,6 +109,14 @@ def _fuzz(operation: Any, mode: GenerationMode, stack: Stack, actors: Actors,
         if mode is GenerationMode.POSITIVE:
             actors.satisfy(case)
             checks = POSITIVE_CHECKS
+        if operation.label in SESSION_ENDING:
+            if mode is GenerationMode.POSITIVE and isinstance(case.body, dict) \
+                    and "currentPassword" in case.body:
+                case.body["currentPassword"] = PASSWORD  # the one rule no schema can say
+            own = register(stack, "buyer")
+            case.call_and_validate(base_url=stack.api, headers=actors.token(own, security),
+                                   checks=checks)
+            return
         for api in (actors.buyer, actors.seller, actors.admin):
             case.call_and_validate(base_url=stack.api, headers=actors.token(api, security),
                                    checks=checks)
@@ -127,8 +137,6 @@ def test_every_operation_answers_as_the_spec_says(stack: Stack, actors: Actors) 
     assert len(operations) >= 25
     failures, counted = [], [0]
     for operation in operations:
-        if operation.label in EXCLUDED:
-            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 _fuzz(operation, mode, stack, actors, counted)

@@ -61,7 +61,7 @@ def test_a_read_after_a_write_sees_the_write(cache: CachedUsers) -> None:
     cache.add(user)
     cache.identity(user.id)
     renamed = dataclasses.replace(user, first_name="Anne")
-    cache.save(renamed)
+    assert cache.update(user, renamed)
     assert cache.identity(user.id) == dataclasses.replace(renamed, password_hash="")
 
 
@@ -74,7 +74,7 @@ def test_a_reader_that_raced_a_write_cannot_leave_a_stale_copy(cache: CachedUser
     assert copy is None and generation is not None
     old = user  # what the reader got from MongoDB, before the write
     renamed = dataclasses.replace(user, first_name="Anne")
-    cache.save(renamed)  # the writer, in between
+    assert cache.update(user, renamed)  # the writer, in between
     cache.fill(old, generation)  # the reader, late
     assert cache.identity(user.id).first_name == "Anne"  # type: ignore[union-attr]
 
@@ -86,7 +86,7 @@ def test_with_redis_unreachable_reads_go_to_mongodb(stored: CountingUsers) -> No
     user = _user("Bob")
     cache.add(user)
     assert cache.identity(user.id) == dataclasses.replace(user, password_hash="")
-    cache.save(dataclasses.replace(user, last_name="Seller"))  # the write still lands
+    assert cache.update(user, dataclasses.replace(user, last_name="Seller"))  # it still lands
     assert cache.identity(user.id).last_name == "Seller"  # type: ignore[union-attr]
 
 
@@ -102,3 +102,21 @@ def test_no_password_hash_reaches_redis_and_an_unreadable_copy_is_read_again(
     for key in keys:
         client.set(key, '{"an older shape": true}', ex=60)
     assert cache.identity(user.id) == dataclasses.replace(user, password_hash="")  # not a 500
+
+
+def test_an_update_writes_only_what_it_changed_and_a_hash_only_over_the_one_it_read(
+    stored: CountingUsers,
+) -> None:
+    """On the Mongo-wire server: two edits of different fields both land; a new hash decided on
+    an old one is not written (the password changed meanwhile)."""
+    user = _user("Carol")
+    stored.add(user)
+    new_hash = dataclasses.replace(user, password_hash="$argon2id$new")
+    renamed = dataclasses.replace(user, first_name="Caroline")  # read before the hash change
+    assert stored.update(user, new_hash)
+    assert stored.update(user, renamed)
+    assert stored.get(user.id) == dataclasses.replace(new_hash, first_name="Caroline")
+    assert not stored.update(user, dataclasses.replace(user, password_hash="$argon2id$late"))
+    assert stored.get(user.id).password_hash == "$argon2id$new"  # type: ignore[union-attr]
+    gone = dataclasses.replace(user, id="no-such-user")
+    assert not stored.update(gone, dataclasses.replace(gone, first_name="X"))

@@ -46,7 +46,18 @@ class FakeUsers:
         return next((u for u in self.rows.values() if u.email == email), None)
 
     def save(self, user: User) -> None:
+        """For a test's setup only: the services write through ``update``."""
         self.rows[user.id] = user
+
+    def update(self, before: User, after: User) -> bool:
+        stored = self.rows.get(before.id)
+        if stored is None or (after.password_hash != before.password_hash
+                              and stored.password_hash != before.password_hash):
+            return False
+        changed = {f.name: getattr(after, f.name) for f in dataclasses.fields(User)
+                   if getattr(after, f.name) != getattr(before, f.name)}
+        self.rows[before.id] = dataclasses.replace(stored, **changed)
+        return True
 
 
 class FakeDeals:

@@ -58,6 +58,7 @@ class FakeHasher:
     """Reversible on purpose: a test can read what was hashed."""
 
     PREFIX = "fakehash$"
+    OLD_PREFIX = "oldfakehash$"  # what older hashing parameters made: still verifies
 
     def __init__(self) -> None:
         self.dummy_checks: list[str] = []
@@ -66,7 +67,10 @@ class FakeHasher:
         return self.PREFIX + password
 
     def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == self.PREFIX + password
+        return password_hash in (self.PREFIX + password, self.OLD_PREFIX + password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return password_hash.startswith(self.OLD_PREFIX)
 
     def verify_dummy(self, password: str) -> None:
         self.dummy_checks.append(password)

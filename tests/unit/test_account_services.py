@@ -10,6 +10,7 @@ from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from domain.services import accounts
 from domain.services.context import Context
 from domain.users import Role
+from tests.unit.fake_attempts import FakeAttempts
 from tests.unit.fakes import Fakes
 from tests.unit.world import PASSWORD, World
 
@@ -62,7 +63,7 @@ def test_registration_refuses_bad_fields_and_stores_nothing(
 @pytest.mark.parametrize("password", ["x" * 10, "x" * 256])
 def test_passwords_of_ten_to_256_characters_are_accepted(ctx: Context, password: str) -> None:
     user = accounts.register(ctx, "x@example.com", password, "A", "B", "buyer")
-    assert accounts.authenticate(ctx, "x@example.com", password) == user
+    assert accounts.authenticate(ctx, "x@example.com", password, FakeAttempts()) == user
 
 
 def test_an_email_holds_one_account_whatever_its_case(world: World) -> None:
@@ -72,14 +73,16 @@ def test_an_email_holds_one_account_whatever_its_case(world: World) -> None:
 
 
 def test_the_right_password_signs_in_whatever_the_emails_case(world: World) -> None:
-    assert accounts.authenticate(world.ctx, " buyer@EXAMPLE.com ", PASSWORD) == world.buyer
+    signed_in = accounts.authenticate(world.ctx, " buyer@EXAMPLE.com ", PASSWORD, FakeAttempts())
+    assert signed_in == world.buyer
 
 
 def test_unknown_email_and_wrong_password_give_the_same_answer(world: World) -> None:
     with pytest.raises(Unauthorized) as unknown:
-        accounts.authenticate(world.ctx, "nobody@example.com", PASSWORD)
+        accounts.authenticate(world.ctx, "nobody@example.com", PASSWORD, FakeAttempts())
     with pytest.raises(Unauthorized) as wrong:
-        accounts.authenticate(world.ctx, "buyer@example.com", "not the password")
+        accounts.authenticate(world.ctx, "buyer@example.com", "not the password",
+                              FakeAttempts())
     assert unknown.value.message == wrong.value.message == "invalid email or password"
     assert unknown.value.code == wrong.value.code == "UNAUTHORIZED"
     assert unknown.value.details == wrong.value.details == {}
@@ -87,17 +90,18 @@ def test_unknown_email_and_wrong_password_give_the_same_answer(world: World) -> 
 
 def test_an_unknown_email_still_spends_one_password_check(world: World) -> None:
     with pytest.raises(Unauthorized):
-        accounts.authenticate(world.ctx, "nobody@example.com", "guess")
+        accounts.authenticate(world.ctx, "nobody@example.com", "guess", FakeAttempts())
     assert world.fakes.hasher.dummy_checks == ["guess"]
     with pytest.raises(Unauthorized):
-        accounts.authenticate(world.ctx, "buyer@example.com", "guess")
+        accounts.authenticate(world.ctx, "buyer@example.com", "guess", FakeAttempts())
     assert world.fakes.hasher.dummy_checks == ["guess"]  # a real check, not a dummy one
 
 
 def test_admins_are_made_only_by_operators(fakes: Fakes, ctx: Context) -> None:
     admin = accounts.create_admin(ctx, "Ops@Example.com", "an operator password")
     assert (admin.is_admin, admin.role, admin.email) == (True, Role.ADMIN, "ops@example.com")
-    assert accounts.authenticate(ctx, "ops@example.com", "an operator password") == admin
+    assert accounts.authenticate(ctx, "ops@example.com", "an operator password",
+                                 FakeAttempts()) == admin
 
 
 def test_the_current_user_must_still_exist(world: World) -> None:
