@@ -21,12 +21,14 @@ from api import (
     callbacks,
     cli,
     deals,
+    docs,
     errors,
     health,
     lifecycle,
     limits,
     metrics,
     notifications,
+    openapi,
     payments,
     realtime,
     tokens,
@@ -34,12 +36,39 @@ from api import (
 )
 
 API_TITLE = "Escrow payments API"
+# helmet's defaults, made for an API whose only pages are its docs (assets served by itself):
+# Swagger UI and ReDoc style their elements inline, ReDoc draws data: images and runs its
+# search in a blob: worker. Nothing may frame us, and nothing of ours leaves the origin.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "base-uri 'self'", "font-src 'self' data:", "form-action 'self'",
+    "frame-ancestors 'none'", "img-src 'self' data:", "object-src 'none'", "script-src 'self'",
+    "script-src-attr 'none'", "style-src 'self' 'unsafe-inline'", "worker-src 'self' blob:",
+))
 SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Origin-Agent-Cluster": "?1",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
+    "X-DNS-Prefetch-Control": "off",
+    "X-Download-Options": "noopen",
+    "X-Permitted-Cross-Domain-Policies": "none",
+    "X-XSS-Protection": "0",
     "Cache-Control": "no-store",
 }
+# Production only: there the API is behind TLS, and browsers must keep to it for 180 days
+# (and fetch nothing over plain HTTP; on a developer's http://127.0.0.1 that would break the docs).
+PRODUCTION_HEADERS = {
+    "Strict-Transport-Security": "max-age=15552000; includeSubDomains",
+    "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; upgrade-insecure-requests",
+}
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """What every response carries (errors and 404s included)."""
+    return {**SECURITY_HEADERS, **(PRODUCTION_HEADERS if settings.is_production else {})}
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
@@ -54,7 +83,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     queue = CeleryTaskQueue(make_celery(settings))
     app.extensions["escrow"] = container or build(settings, queue)
     app.extensions["escrow_queue"] = queue
-    _request_ids(app)
+    _request_ids(app, security_headers(settings))
     metrics.init(app)  # served on METRICS_PORT by gunicorn.conf.py, never on this port
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limits.init(app, settings.redis_url, settings.ratelimit_default, settings.ratelimit_enabled,
@@ -65,6 +94,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                       notifications.blp, admin.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(callbacks.blp)
+    openapi.document_callbacks(api.spec, app, callbacks.blp.name)
+    openapi.document_docs(api.spec, app)
+    app.register_blueprint(docs.blp)
     errors.register(app)
     audit.init(app)  # after the request ids: every record carries one
     cli.register(app)
@@ -87,11 +119,10 @@ def _flask_config(settings: Settings) -> dict[str, object]:
     return {
         "API_TITLE": API_TITLE, "API_VERSION": "1.0", "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api", "OPENAPI_JSON_PATH": "openapi.json",
-        "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        "API_SPEC_OPTIONS": {"components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-            "security": [{"bearer": []}]},
+        "OPENAPI_SWAGGER_UI_PATH": "/docs", "OPENAPI_SWAGGER_UI_URL": docs.SWAGGER_UI_URL,
+        "OPENAPI_REDOC_PATH": "/redoc", "OPENAPI_REDOC_URL": docs.REDOC_URL,
+        "API_SPEC_OPTIONS": {"components": {"securitySchemes": openapi.SECURITY_SCHEMES},
+                             "security": [{openapi.BEARER: []}]},
         "JWT_SECRET_KEY": settings.jwt_secret_key,
         "JWT_ACCESS_TOKEN_EXPIRES": settings.access_token_minutes * 60,
         "JWT_REFRESH_TOKEN_EXPIRES": settings.refresh_token_days * 86400,
@@ -100,7 +131,7 @@ def _flask_config(settings: Settings) -> dict[str, object]:
     }
 
 
-def _request_ids(app: Flask) -> None:
+def _request_ids(app: Flask, headers: dict[str, str]) -> None:
     @app.before_request
     def _start() -> None:
         given = request.headers.get("X-Request-ID", "")
@@ -111,6 +142,6 @@ def _request_ids(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response

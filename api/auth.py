@@ -51,6 +51,8 @@ class Login(MethodView):
 
     @blp.arguments(LoginIn)
     @blp.response(200, envelope(SessionOut))
+    @blp.alt_response(401, response="UNAUTHORIZED",
+                      description="wrong email or password, or the account is locked")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Exchange email and password for an access and a refresh token."""
         user = accounts.authenticate(ctx(), body["email"], body["password"], login_attempts())

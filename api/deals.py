@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from adapters.presenters import DealSchema, PaymentSchema, deal_view, payment_view
 from api.deps import ctx, current_user, idempotency_key, request_fingerprint
 from api.envelope import envelope, ok, page_envelope
+from api.openapi import IDEMPOTENCY_KEY
 from api.schemas import DealIn, DealListArgs, DealUpdateIn, LedgerOut, PayIn
 from domain.deals import DealStatus
 from domain.ports import DealQuery
@@ -80,8 +81,7 @@ class Pay(MethodView):
     @jwt_required()
     @blp.arguments(PayIn)
     @blp.response(202, envelope(PaymentSchema))
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True,
-                          "schema": {"type": "string", "maxLength": 255}}])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self, body: dict[str, Any], deal_id: str) -> dict[str, Any]:
         """Start an M-Pesa STK push for the deal; the same key and body return the same payment."""
         payment = payments.request_payment(

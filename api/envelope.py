@@ -61,3 +61,20 @@ def page_envelope(schema: type[Schema]) -> type[Schema]:
 
 class MessageSchema(Schema):
     """Responses with no data of their own."""
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"example": "VALIDATION_ERROR"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={
+        "description": "field → messages for VALIDATION_ERROR; otherwise usually empty"})
+    requestId = fields.String(allow_none=True, metadata={
+        "description": "on 5xx answers: the X-Request-ID to quote to operators"})
+
+
+class ErrorSchema(Schema):
+    """Every error of ``/api/*``: ``{success: false, error: {code, message, details}}``."""
+
+    success = fields.Boolean(required=True, metadata={"enum": [False]})
+    error = fields.Nested(ErrorBodySchema, required=True)
+    timestamp = fields.String(required=True)

@@ -13,7 +13,8 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from api.envelope import error
+from api.envelope import ErrorSchema, error
+from api.openapi import ContractPlugin
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,28 @@ def _field_errors(messages: Any) -> dict[str, Any]:
 
 
 class EnvelopeApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api with its HTTP error handler answering in our envelope."""
+    """flask-smorest's Api with its HTTP error handler answering in our envelope, and an
+    OpenAPI document that says so: every error response is ``ErrorSchema`` (no catch-all
+    ``default``: each status an operation can answer is listed, api/openapi.py)."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()),
+                                        ContractPlugin(app)]
+        super().init_app(app, spec_kwargs=spec_kwargs)
+
+    def _register_responses(self) -> None:
+        """flask-smorest's response per status, each with ERROR_SCHEMA; 429 and 503 also say
+        when to try again."""
+        super()._register_responses()
+        retry = {"Retry-After": {"description": "seconds to wait before trying again",
+                                 "schema": {"type": "integer", "minimum": 0}}}
+        lazy = self.spec.components.responses_lazy
+        for name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):
+            lazy[name]["headers"] = retry
 
     def handle_http_exception(self, exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500

@@ -10,19 +10,31 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from api.deps import broker, container
-from api.envelope import ok
+from api.envelope import envelope, ok
 from api.limits import limiter
 
 blp = Blueprint("operations", __name__, url_prefix="/api", description="Health and readiness")
 READY_WITHIN_S = 1.0  # each dependency must answer its ping within this (they are asked at once)
 
 
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
+
+
+class ReadyOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ready", "not ready"]})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": 'mongo, redis, broker: "ok" or "down: …"'})
+
+
 @blp.route("/health")
 class Health(MethodView):
     decorators = [limiter.exempt]
 
+    @blp.response(200, envelope(HealthOut))
     def get(self) -> ResponseReturnValue:
         """The process is alive."""
         return jsonify(ok({"status": "ok"})), 200
@@ -32,6 +44,9 @@ class Health(MethodView):
 class Ready(MethodView):
     decorators = [limiter.exempt]
 
+    @blp.response(200, envelope(ReadyOut))
+    @blp.alt_response(503, schema=envelope(ReadyOut), description="a dependency is down "
+                      "(success is false; checks names it)")
     def get(self) -> ResponseReturnValue:
         """MongoDB, Redis and the Celery broker answer; 503 if any does not, naming it."""
         c, queue = container(), broker()

@@ -38,8 +38,26 @@ class Input(Schema):
         return data
 
 
+# What the spec promises the server takes (it takes spaces and dashes too): 07…, 7…, 2547…,
+# +2547… and the 010…/011… ranges. Checked against adapters.phones by tests/unit.
+PHONE_PATTERN = r"^(\+254|254|0)?(7[0-9]{8}|1(0[0-8]|1[0-9])[0-9]{6})$"
+# The server strips text before it counts it: blank is empty.
+NOT_BLANK = r"\S"
+
+
+def _text(low: int, high: int, **kwargs: Any) -> fields.String:
+    """A string of ``low`` to ``high`` characters; with ``low`` ≥ 1, not only whitespace."""
+    metadata = {"pattern": NOT_BLANK} if low else {}
+    return fields.String(validate=validate.Length(low, high), metadata=metadata, **kwargs)
+
+
 class Phone(fields.String):
     """Any common way of writing a Kenyan mobile number → ``2547XXXXXXXX``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": PHONE_PATTERN, "example": "0708374149",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -64,8 +82,8 @@ class RegisterIn(Input):
     email = fields.Email(required=True, validate=_valid_unicode)
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(MIN_PASSWORD, MAX_PASSWORD))
-    firstName = fields.String(required=True, validate=validate.Length(1, MAX_NAME))
-    lastName = fields.String(required=True, validate=validate.Length(1, MAX_NAME))
+    firstName = _text(1, MAX_NAME, required=True)
+    lastName = _text(1, MAX_NAME, required=True)
     role = fields.String(required=True, validate=validate.OneOf(["buyer", "seller"]))
     phone = Phone(allow_none=True)
 
@@ -87,8 +105,8 @@ def _proof_password() -> fields.String:
 
 
 class ProfileIn(Input):
-    firstName = fields.String(validate=validate.Length(1, MAX_NAME))
-    lastName = fields.String(validate=validate.Length(1, MAX_NAME))
+    firstName = _text(1, MAX_NAME)
+    lastName = _text(1, MAX_NAME)
     phone = Phone(allow_none=True, metadata={
         "description": "a new phone needs a fresh sign-in or the password"})
     password = _proof_password()
@@ -102,14 +120,18 @@ class PasswordChangeIn(Input):
 
 
 class DealIn(Input):
-    title = fields.String(required=True, validate=validate.Length(1, MAX_TITLE))
-    description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT))
+    OPENAPI_EXTRA = {"oneOf": [{"required": ["sellerEmail"]}, {"required": ["sellerId"]}]}
+    title = _text(1, MAX_TITLE, required=True)
+    description = _text(1, MAX_TEXT, required=True)
     amount = fields.Integer(strict=True, required=True,
                             validate=validate.Range(MIN_AMOUNT, MAX_AMOUNT),
                             metadata={"description": "whole Kenyan shillings"})
-    sellerEmail = fields.Email()
-    sellerId = fields.String(validate=validate.Length(1, 64))
-    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    sellerEmail = fields.Email(metadata={
+        "description": "a registered seller's (else 422); exactly one of sellerEmail, sellerId"})
+    sellerId = fields.String(validate=validate.Length(1, 64),
+                             metadata={"description": "a registered seller's id (else 422)"})
+    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True,
+                                   metadata={"description": "in the future (else 422)"})
     terms = fields.String(validate=validate.Length(0, MAX_TEXT), allow_none=True)
     inspectionDays = fields.Integer(strict=True, validate=validate.Range(1, 30))
 
@@ -120,10 +142,12 @@ class DealIn(Input):
 
 
 class DealUpdateIn(Input):
-    title = fields.String(validate=validate.Length(1, MAX_TITLE))
-    description = fields.String(validate=validate.Length(1, MAX_TEXT))
+    OPENAPI_EXTRA = {"minProperties": 1}
+    title = _text(1, MAX_TITLE)
+    description = _text(1, MAX_TEXT)
     amount = fields.Integer(strict=True, validate=validate.Range(MIN_AMOUNT, MAX_AMOUNT))
-    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    dueDate = fields.AwareDateTime(default_timezone=UTC, allow_none=True,
+                                   metadata={"description": "in the future (else 422)"})
     terms = fields.String(validate=validate.Length(0, MAX_TEXT), allow_none=True)
 
     @validates_schema
@@ -174,7 +198,7 @@ class LedgerOut(Schema):
 
 
 class DisputeIn(Input):
-    reason = fields.String(required=True, validate=validate.Length(2, 2_000))
+    reason = _text(2, 2_000, required=True)
 
 
 class ResolveIn(Input):

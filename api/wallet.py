@@ -19,6 +19,7 @@ from api.deps import (
     without_password,
 )
 from api.envelope import envelope, ok
+from api.openapi import IDEMPOTENCY_KEY
 from api.schemas import WalletOut, WithdrawalIn
 from domain.services import accounts, wallet
 
@@ -45,8 +46,7 @@ class Withdrawals(MethodView):
     @jwt_required()
     @blp.arguments(WithdrawalIn)
     @blp.response(202, envelope(PayoutSchema))
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True,
-                          "schema": {"type": "string", "maxLength": 255}}])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Withdraw to M-Pesa: the amount leaves the wallet at once; a worker sends the B2C.
         To a phone other than the profile's: a fresh sign-in or ``password`` is needed."""

@@ -156,6 +156,9 @@ MATRIX: list[Row] = [
     row("GET /api/ready",                           200, 200, 200, 200, 200),
     row("GET /api/openapi.json",                    200, 200, 200, 200, 200),
     row("GET /api/docs",                            200, 200, 200, 200, 200),
+    row("GET /api/redoc",                           200, 200, 200, 200, 200),
+    row("GET /api/docs/assets/{bundle}/{filename}", 200, 200, 200, 200, 200,
+        params={"bundle": "swagger-ui", "filename": "swagger-ui-bundle.js"}),
     # Callbacks are M-Pesa's: a bearer token changes nothing; the path token is the secret.
     row("POST /api/mpesa/stk/callback/{token}",     404, 404, 404, 404, 404),
     row("POST /api/mpesa/b2c/result/{token}",       404, 404, 404, 404, 404),
