@@ -12,6 +12,7 @@ from pymongo.database import Database
 
 from adapters.cached_users import CachedUsers
 from adapters.mongo.users import MongoUsers
+from adapters.redis_store import client_options
 from domain.users import Role, User
 from tests.stack import Stack
 
@@ -80,8 +81,9 @@ def test_a_reader_that_raced_a_write_cannot_leave_a_stale_copy(cache: CachedUser
 
 
 def test_with_redis_unreachable_reads_go_to_mongodb(stored: CountingUsers) -> None:
-    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
-                              decode_responses=True)
+    # With the options every client of ours has (not redis-py's ten retries with backoff).
+    unreachable = redis.Redis(host="127.0.0.1", port=1, decode_responses=True,
+                              **client_options(0.2))
     cache = CachedUsers(stored, unreachable)
     user = _user("Bob")
     cache.add(user)
