@@ -77,7 +77,8 @@ def build(settings: Settings, tasks: TaskQueue, create_indexes: bool = True) -> 
         clock=SystemClock(), ids=ObjectIdFactory(), tasks=tasks,
         notifier=SocketNotifier(settings.redis_url, settings.socketio_channel,
                                 settings.redis_timeout_s),
-        hasher=Argon2Hasher(), payouts=MongoPayouts(db), notifications=MongoNotifications(db),
+        hasher=Argon2Hasher(settings.argon2_profile), payouts=MongoPayouts(db),
+        notifications=MongoNotifications(db),
         fee_rate_bps=settings.fee_rate_bps, stk_query_delays_s=settings.stk_query_delays_s,
         push_lost_after_s=push_lost_after_s(settings),
     )

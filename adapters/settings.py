@@ -119,6 +119,7 @@ class Settings:
     refresh_token_days: int = 7
     login_lock_threshold: int = 10  # failed logins for one account (PCI DSS 4.0 req. 8.3.4) …
     login_lock_minutes: int = 30  # … within this window lock it for this long
+    argon2_profile: str = "default"  # "test": the least work, for the test suite (never production)
     public_base_url: str = "http://127.0.0.1:5000"
     mpesa_base_url: str = "http://127.0.0.1:8090"
     mpesa_consumer_key: str = field(default="sandbox-consumer-key", repr=False)
@@ -204,6 +205,7 @@ class Settings:
             "refresh_token_days": env.int("REFRESH_TOKEN_DAYS", d.refresh_token_days),
             "login_lock_threshold": env.int("LOGIN_LOCK_THRESHOLD", d.login_lock_threshold),
             "login_lock_minutes": env.int("LOGIN_LOCK_MINUTES", d.login_lock_minutes),
+            "argon2_profile": env.str("ARGON2_PROFILE", d.argon2_profile),
             "public_base_url": env.str("PUBLIC_BASE_URL", d.public_base_url),
             "mpesa_base_url": env.str("MPESA_BASE_URL", d.mpesa_base_url),
             "mpesa_consumer_key": env.str("MPESA_CONSUMER_KEY", d.mpesa_consumer_key),
@@ -266,6 +268,10 @@ class Settings:
                             ("LOGIN_LOCK_MINUTES", self.login_lock_minutes)):
             if count < 1:
                 reasons.append(f"{name} must be 1 or more")
+        if self.argon2_profile not in ("default", "test"):
+            reasons.append("ARGON2_PROFILE must be default or test")
+        elif self.argon2_profile == "test" and self.is_production:
+            reasons.append("ARGON2_PROFILE=test (cheap password hashing) is for the test suite")
         if self.access_token_seconds < 0:
             reasons.append("ACCESS_TOKEN_SECONDS must be 0 (use ACCESS_TOKEN_MINUTES) or more")
         for name, value in (("MONGO_TIMEOUT_S", self.mongo_timeout_s),

@@ -108,6 +108,9 @@ def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
         "STK_QUERY_DELAYS_S": "1,1,2", "CALLBACK_MATCH_WINDOW_S": "10",
         "RATELIMIT_AUTH": "1000/minute", "RATELIMIT_DEFAULT": "10000/minute",
         "LOG_LEVEL": "INFO",
+        # argon2id with the least work: the suite signs in thousands of times on two cores
+        # (the default costs 0.15 s of CPU a hash); production refuses it.
+        "ARGON2_PROFILE": "test",
     }
     env.update(extra_env)
     stack = Stack(workdir, env)

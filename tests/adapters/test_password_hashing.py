@@ -21,3 +21,11 @@ def test_something_that_is_not_an_argon2_hash_is_not_rehashed_nor_verified() -> 
     hasher = Argon2Hasher()
     assert not hasher.needs_rehash("") and not hasher.needs_rehash("plain text")
     assert not hasher.verify("plain text", PASSWORD)
+
+
+def test_the_test_profile_is_argon2id_with_the_least_work_and_the_default_replaces_it() -> None:
+    cheap, default = Argon2Hasher("test"), Argon2Hasher()
+    made = cheap.hash(PASSWORD)
+    assert made.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert cheap.verify(made, PASSWORD) and not cheap.needs_rehash(made)
+    assert default.verify(made, PASSWORD) and default.needs_rehash(made)  # upgraded in production

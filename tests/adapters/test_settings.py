@@ -272,3 +272,19 @@ def test_make_run_with_overridden_ports_writes_where_the_cli_finds_them(
     assert settings.redis_url == "redis://127.0.0.1:6999/0"
     assert settings.public_base_url == "http://127.0.0.1:5999"
     assert settings.mpesa_base_url == "http://127.0.0.1:8999"
+
+
+def test_cheap_password_hashing_is_for_tests_and_production_refuses_it(
+    production: pytest.MonkeyPatch,
+) -> None:
+    assert Settings.from_env().argon2_profile == "default"
+    assert "ARGON2_PROFILE" in _refusal(production, ARGON2_PROFILE="test")
+
+
+def test_an_unknown_password_hashing_profile_is_refused_anywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("ARGON2_PROFILE", "test")
+    assert Settings.from_env().argon2_profile == "test"
+    assert "ARGON2_PROFILE" in _refusal(monkeypatch, ARGON2_PROFILE="fast")

@@ -275,14 +275,17 @@ def test_a_password_change_needs_the_current_one_and_ends_every_other_session(
 def test_a_hash_made_with_older_parameters_is_upgraded_at_the_next_login(stack: Stack) -> None:
     from argon2 import PasswordHasher
 
+    from adapters.security import Argon2Hasher
+
     user = register(stack, "buyer")
-    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    current = Argon2Hasher(stack.env.get("ARGON2_PROFILE", "default"))  # what the stack uses
+    old = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash(PASSWORD)
     users = database(stack)["users"]
     users.update_one({"_id": user.user["id"]}, {"$set": {"passwordHash": old}})
     assert _login(stack, user).get("/api/users/me").status_code == 200
     upgraded = _stored(stack, user)["passwordHash"]
-    assert upgraded != old and PasswordHasher().check_needs_rehash(upgraded) is False
-    assert PasswordHasher().verify(upgraded, PASSWORD)
+    assert upgraded != old and current.needs_rehash(upgraded) is False
+    assert current.verify(upgraded, PASSWORD)
     assert _login(stack, user).get("/api/users/me").status_code == 200
     assert _stored(stack, user)["passwordHash"] == upgraded  # current parameters: kept
 
