@@ -1,23 +1,28 @@
-"""The README's walkthrough, run exactly as written against a started stack.
+"""The README's walkthrough, and docs/API.md's Python Socket.IO client, run exactly as written
+against a started stack.
 
 The blocks fenced ```` ```sh walkthrough ```` in README.md are concatenated in order and run
 with ``bash -euo pipefail`` (only ``API`` and ``FLASK``, which the README defaults to
 ``make run``'s address and ``.venv/bin/flask``, point at the test stack). A README change that
 breaks them fails here; then the state they leave is checked through the API, as the README
-describes it."""
+describes it. The JavaScript client beside the Python one is not run here (no Node.js in the
+suite's requirements)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from tests.helpers import Api
+from tests.helpers import Api, open_deal, register, wait_until
 from tests.stack import ROOT, Stack
 
+PYTHON_CLIENT = re.compile(r"^```python socketio-client\n(.*?)^```[ \t]*$", re.S | re.M)
 BLOCK = re.compile(r"^```sh walkthrough\n(.*?)^```[ \t]*$", re.S | re.M)
 # What the test reads back after the README's blocks (not part of the README).
 SHOWN = ("SELLER", "BUYER", "ADMIN", "DEAL", "PAYMENT", "PAYOUT", "DEAL2", "FAILED", "PAYMENT2")
@@ -108,3 +113,44 @@ def test_the_readme_walkthrough_runs_as_written_and_leaves_what_it_says(stack: S
     # The README's printed lines, in order (its comments show them).
     printed = [line for line in result.stdout.splitlines() if not line.startswith("walkthrough:")]
     assert printed[-1] == "2000" and printed[-2] == "cancelled", shown
+
+
+def test_the_python_socketio_client_of_the_api_doc_prints_the_events_it_is_sent(
+        stack: Stack) -> None:
+    (client,) = PYTHON_CLIENT.findall((ROOT / "docs" / "API.md").read_text())
+    seller, buyer = register(stack, "seller"), register(stack, "buyer")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "API": stack.api,
+           "TOKEN": str(seller.token)}
+    process = subprocess.Popen([sys.executable, "-c", client], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    output = process.stdout
+    assert output is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(output.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: "connected\n" in lines or process.poll() is not None, 20,
+                   what="the example to connect")
+        assert "connected\n" in lines, "".join(lines)
+        deal = open_deal(buyer, seller)
+
+        def printed(event: str) -> dict[str, object] | None:
+            """The first payload of ``event`` about this deal that the example printed."""
+            for line in list(lines):
+                name, _, data = line.partition(" ")
+                if name == event:
+                    payload = json.loads(data)
+                    if deal["id"] in (payload.get("id"), payload.get("transactionId")):
+                        return dict(payload)
+            return None
+
+        created = wait_until(lambda: printed("transaction:created"), 15,
+                             what="the example to print transaction:created")
+        assert (created["status"], created["amount"]) == ("pending", deal["amount"])
+        note = wait_until(lambda: printed("notification"), 15,
+                          what="the example to print the seller's notification")
+        assert note["kind"] == "deal_created"
+    finally:
+        process.terminate()
+        process.wait(10)
