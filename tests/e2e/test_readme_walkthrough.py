@@ -25,7 +25,8 @@ from tests.stack import ROOT, Stack
 PYTHON_CLIENT = re.compile(r"^```python socketio-client\n(.*?)^```[ \t]*$", re.S | re.M)
 BLOCK = re.compile(r"^```sh walkthrough\n(.*?)^```[ \t]*$", re.S | re.M)
 # What the test reads back after the README's blocks (not part of the README).
-SHOWN = ("SELLER", "BUYER", "ADMIN", "DEAL", "PAYMENT", "PAYOUT", "DEAL2", "FAILED", "PAYMENT2")
+SHOWN = ("RUN", "SELLER", "BUYER", "ADMIN", "DEAL", "PAYMENT", "PAYOUT", "DEAL2", "FAILED",
+         "PAYMENT2")
 REPORT = "\n".join(f'printf "walkthrough:%s=%s\\n" {name} "${name}"' for name in SHOWN)
 
 
@@ -110,10 +111,17 @@ def test_the_readme_walkthrough_runs_as_written_and_leaves_what_it_says(stack: S
     admin = Api(stack.api, values["ADMIN"])
     assert admin.data("GET", "/api/users/me")["role"] == "admin"
     assert seller.data("GET", f"/api/transactions/{values['DEAL2']}/ledger")["sum"] == 0
-    # The README's printed lines, in order (its comments show them).
+    # What it printed, line by line: what the README's comments say it prints.
     printed = [line for line in result.stdout.splitlines() if not line.startswith("walkthrough:")]
-    assert printed[-1] == "2000" and printed[-2] == "cancelled", shown
-
+    admin_id = admin.data("GET", "/api/users/me")["id"]
+    assert printed == [
+        f"deal {values['DEAL']} is active", payment["reference"], "active", "completed",
+        str(1500 - fee), json.dumps(ledger["balances"]), "0",
+        f"payout {values['PAYOUT']}: success", str(500 - fee),
+        "1032", "pending", "disputed",
+        f"admin admin-{values['RUN']}@example.com created with id {admin_id}",
+        "cancelled", "2000",
+    ], shown
 
 def test_the_python_socketio_client_of_the_api_doc_prints_the_events_it_is_sent(
         stack: Stack) -> None:
