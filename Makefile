@@ -1,15 +1,38 @@
 # The two commands: `make run` and `make test`. Only Python 3.11, git and make are needed.
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VENV := $(VENV)-lock
 
-.PHONY: run test lint unit simulate bench clean
+.PHONY: install run test lint unit simulate bench clean check-python lock
+.DEFAULT_GOAL := install
 
-$(STAMP): requirements.txt requirements-dev.txt
+# One line saying what to install when Python 3.11 or its venv module is missing.
+check-python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: install Python 3.11 (Debian/Ubuntu: apt install python3.11), or make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo unknown), not 3.11: install Python 3.11 (apt install python3.11), or make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || { d=$$(mktemp -d) && $(PYTHON) -m venv $$d/v >/dev/null 2>&1; ok=$$?; rm -rf $$d; test $$ok = 0; } || { echo "make: $(PYTHON) -m venv does not work: install the venv module (Debian/Ubuntu: apt install python3.11-venv)" >&2; exit 1; }
+
+# Installs the hashed lock of everything (runtime + embedded services + test tools); pip shows its
+# progress, and refuses any file whose hash is not in the lock.
+$(STAMP): requirements.txt requirements-dev.txt | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "make: installing requirements-dev.txt into $(VENV) (the first time takes a few minutes)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+install: $(STAMP) ## (plain `make`) check Python 3.11 and venv, then install the dev lock into .venv
+
+# Regenerates both locks from requirements.in and requirements-dev.in (edit those, never the locks);
+# locked versions stay unless LOCK_ARGS=--upgrade.
+# requirements.txt: what production runs; requirements-dev.txt: the same pins plus the dev set.
+LOCK_ARGS ?=
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet $(LOCK_ARGS) --generate-hashes --python-version 3.11 --custom-compile-command "make lock"
+lock: | check-python
+	test -x $(UV_VENV)/bin/uv || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/python -m pip install --disable-pip-version-check uv==0.13.9; }
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
 
 run: $(STAMP) ## start everything on embedded services; Ctrl-C stops it
 	$(BIN)/python -m devstack run
@@ -37,4 +60,4 @@ bench: $(STAMP) ## every figure beside its floor, one table, bench/results/lates
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UV_VENV) .data .pytest_cache .mypy_cache .ruff_cache
