@@ -1,5 +1,6 @@
 # The two commands: `make run` and `make test`. Only Python 3.11, git and make are needed.
-PYTHON ?= python3.11
+# python3.11 if it is on the PATH, else python3 (check-python says if that is not 3.11).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
