@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pymongo
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from adapters.settings import Settings
 
@@ -83,6 +84,7 @@ INDEXES: dict[str, list[IndexModel]] = {
 DEFAULT_TIMEOUT_S = Settings.mongo_timeout_s  # the most one operation may take, in all
 MONITOR_TIMEOUT_MS = 5_000  # the background monitor's connection and heartbeat, never a request's
 INDEX_BUILD_TIMEOUT_S = 600  # building an index on a large collection takes long, once
+STARTUP_REACH_S = 30.0  # how long a starting process waits for MongoDB to answer at all
 
 
 def connect(url: str, db_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Database[Doc]:
@@ -102,7 +104,19 @@ def connect(url: str, db_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dat
     return client[db_name]
 
 
-def ensure_indexes(db: Database[Doc]) -> None:
+def ensure_indexes(db: Database[Doc], reach_within_s: float = STARTUP_REACH_S) -> None:
+    """Create every declared index. MongoDB must answer within ``reach_within_s`` first: the
+    long index timeout covers finding a server too, so a process started while MongoDB is down
+    would otherwise wait ten minutes before it said anything. It stops instead, naming the
+    servers (never the URL, which may hold a password); its supervisor starts it again."""
+    try:
+        with pymongo.timeout(reach_within_s):
+            db.command("ping")
+    except PyMongoError as error:
+        servers = ", ".join(f"{host}:{port}" for host, port in
+                            db.client.topology_description.server_descriptions())
+        raise SystemExit(f"MongoDB at {servers} did not answer within {reach_within_s:g} s: "
+                         f"{type(error).__name__}") from None
     with pymongo.timeout(INDEX_BUILD_TIMEOUT_S):
         for collection, models in INDEXES.items():
             db[collection].create_indexes(models)
