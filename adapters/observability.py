@@ -16,7 +16,9 @@ from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
 from adapters.settings import Settings
 
-MSISDN = re.compile(r"(?<!\d)(?:\+?254|0)?([71]\d{2})\d{3}(\d{3})(?!\d)")
+# A Kenyan mobile number set off by anything but a letter or a digit: digits inside an id (a
+# request id, an ObjectId) are part of the id, which must stay whole to be followed.
+MSISDN = re.compile(r"(?<![0-9A-Za-z])(?:\+?254|0)?([71]\d{2})\d{3}(\d{3})(?![0-9A-Za-z])")
 # The last segment of a callback path is MPESA_CALLBACK_TOKEN (or somebody's guess at it).
 CALLBACK_PATH = re.compile(r"(/api/mpesa/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/)[^/?#\s\"'<>]+")
 REDACTED = "[redacted]"

@@ -23,6 +23,12 @@ URL = f"https://escrow.example.co.ke/api/mpesa/stk/callback/{TOKEN}"
     ("+254110123456", "2541****456"),
     ("receipt NLJ7RT61SV amount 1500", "receipt NLJ7RT61SV amount 1500"),
     ("order 12345678901234", "order 12345678901234"),
+    # Digits inside an id are part of the id: a request id or an ObjectId stays greppable.
+    ("request cli-e0712345678c74007913251b21f859a", "request cli-e0712345678c74007913251b21f859a"),
+    ("deal 6b0f8f0712345678fae294c8", "deal 6b0f8f0712345678fae294c8"),
+    # A phone set off by punctuation is still a phone, inside an id or not.
+    ("ws_CO_021220260411_254722000802", "ws_CO_021220260411_2547****802"),
+    ("phone=254712345678&x=1", "phone=2547****678&x=1"),
 ])
 def test_phone_numbers_are_masked_in_text(text: str, expected: str) -> None:
     assert mask_phones(text) == expected
