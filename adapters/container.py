@@ -51,9 +51,10 @@ class Container:
         every thread of the pool (the OAuth token is shared by every process, in Redis)."""
         return self.daraja
 
-    def audit(self) -> MongoAudit:
-        """The append-only audit trail (a handle on the collection: cheap to make)."""
-        return MongoAudit(self.db)
+    def audit(self, write_timeout_s: float | None = None) -> MongoAudit:
+        """The append-only audit trail (a handle on the collection: cheap to make); its writes
+        wait ``write_timeout_s`` at most, or the client's own bound."""
+        return MongoAudit(self.db, write_timeout_s=write_timeout_s)
 
 
 def push_lost_after_s(settings: Settings) -> int:

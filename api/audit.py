@@ -134,8 +134,7 @@ def _before_admin_write() -> ResponseReturnValue | None:
         return None
     actor = Actor(str(claims.get("sub")), "admin")
     try:
-        container().audit().insert(_record(actor, AuditOutcome.ATTEMPTED, None, None),
-                                   container().settings.mongo_timeout_s)
+        container().audit().insert(_record(actor, AuditOutcome.ATTEMPTED, None, None))
     except Exception as exc:  # any failure to record refuses the action
         log.error("audit record not written: the admin action is refused", extra={
             "request_id": g.get("request_id"), "error": type(exc).__name__})
@@ -171,7 +170,7 @@ def _record_answer(response: Response) -> None:
     if status >= 400 and response.is_json:
         code = ((response.get_json(silent=True) or {}).get("error") or {}).get("code")
     record = _record(actor, outcome_of(status, wrong_token), status, code)
-    container().audit().insert(record, REFUSAL_WRITE_S)
+    container().audit(REFUSAL_WRITE_S).insert(record)
 
 
 def refusals_recorded(connect: Callable[..., bool]) -> Callable[..., bool]:
@@ -195,7 +194,7 @@ def refused_connect() -> None:
     try:
         record = _record(ANONYMOUS, AuditOutcome.REFUSED, 401, "UNAUTHORIZED",
                          action=SOCKET_CONNECT, path=SOCKET_PATH)
-        container().audit().insert(record, REFUSAL_WRITE_S)
+        container().audit(REFUSAL_WRITE_S).insert(record)
     except Exception as exc:  # the audit never changes an answer
         log.warning("audit record not written", extra={
             "action": SOCKET_CONNECT, "error": type(exc).__name__})

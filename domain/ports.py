@@ -285,8 +285,8 @@ class CallbackInbox(Protocol):
 class AuditLog(Protocol):
     """The audit trail: records are inserted and read, never changed or removed."""
 
-    def insert(self, record: AuditRecord, timeout_s: float) -> None:
-        """Write one record, waiting ``timeout_s`` at most; raises if it was not written."""
+    def insert(self, record: AuditRecord) -> None:
+        """Write one record (within the adapter's bound); raises if it was not written."""
 
     def find(self, query: AuditQuery) -> tuple[Sequence[AuditRecord], int]:
         """Newest first, with the total that matched."""

@@ -17,12 +17,17 @@ MAX_TOTAL = 10_000
 
 
 class MongoAudit:
-    def __init__(self, db: Database[Doc], max_total: int = MAX_TOTAL) -> None:
+    def __init__(self, db: Database[Doc], max_total: int = MAX_TOTAL,
+                 write_timeout_s: float | None = None) -> None:
         self._c = db["audit"]
         self._max_total = max_total
+        self._write_timeout_s = write_timeout_s
 
-    def insert(self, record: AuditRecord, timeout_s: float) -> None:
-        with pymongo.timeout(timeout_s):  # the smaller of this and the client's own bound
+    def insert(self, record: AuditRecord) -> None:
+        if self._write_timeout_s is None:  # the client's own bound
+            self._c.insert_one(_to_doc(record))
+            return
+        with pymongo.timeout(self._write_timeout_s):  # the smaller of this and the client's
             self._c.insert_one(_to_doc(record))
 
     def find(self, query: AuditQuery) -> tuple[Sequence[AuditRecord], int]:

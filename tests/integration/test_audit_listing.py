@@ -30,9 +30,9 @@ def test_each_filter_of_the_trail_has_an_index(db: Database) -> None:
 def test_the_total_is_counted_up_to_a_cap(db: Database) -> None:
     trail = MongoAudit(db, max_total=5)
     for n in range(8):
-        trail.insert(_record(n, "wallet.Wallet"), 5.0)
+        trail.insert(_record(n, "wallet.Wallet"))
     for n in range(8, 10):
-        trail.insert(_record(n, "admin.Callbacks"), 5.0)
+        trail.insert(_record(n, "admin.Callbacks"))
     items, total = trail.find(AuditQuery(action="wallet.Wallet", limit=3))
     assert total == 5  # at least five: the count stopped there
     assert [r.id for r in items] == ["r007", "r006", "r005"]  # newest first

@@ -18,7 +18,7 @@ class FakeAuditLog:
     def __init__(self) -> None:
         self.records: list[AuditRecord] = []
 
-    def insert(self, record: AuditRecord, timeout_s: float) -> None:
+    def insert(self, record: AuditRecord) -> None:
         self.records.append(record)
 
     def find(self, query: AuditQuery) -> tuple[Sequence[AuditRecord], int]:
@@ -53,8 +53,8 @@ def test_text_copied_from_a_request_is_printable_and_bounded() -> None:
 
 def test_only_admins_read_the_audit_trail_newest_first() -> None:
     world, log = World.build(), FakeAuditLog()
-    log.insert(RECORD, 0.5)
-    log.insert(dataclasses.replace(RECORD, id="a2", status=403), 0.5)
+    log.insert(RECORD)
+    log.insert(dataclasses.replace(RECORD, id="a2", status=403))
     with pytest.raises(Forbidden):
         audit.audit_trail(log, world.buyer, AuditQuery())
     items, total = audit.audit_trail(log, world.admin(), AuditQuery(limit=1))
