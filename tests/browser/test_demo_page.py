@@ -50,6 +50,11 @@ def test_a_deal_paid_from_the_success_phone_shows_active_without_a_reload(
     assert seller.data("GET", "/api/wallet")["balance"] == paid
     page.wait_text("seller-wallet", kes(paid))
     page.wait_text("seller-ledger-sum", "2 postings, sum 0")
+
+    page.type("seller-withdraw-amount", "100")
+    page.click("seller-withdraw")  # to the success phone, the first of the B2C list
+    page.wait_text("seller-wallet", kes(paid - 100))
+    page.wait_text("seller-payouts", "KES 100 to 2547****149: success")
     assert page.not_reloaded()
     assert page.console_errors() == []  # the CSP let the page, its socket and its calls be
 
