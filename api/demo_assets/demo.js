@@ -140,7 +140,8 @@ class Panel {
   }
 
   listDeals() {
-    this.view.list([...this.deals.values()].reverse(), this.currentId);
+    const newestFirst = [...this.deals.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    this.view.list(newestFirst, this.currentId);
   }
 
   async disputes() {
