@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VENV := $(VENV)-lock
 
-.PHONY: install run test lint unit simulate bench clean check-python lock
+.PHONY: install run test test-browser lint unit simulate bench clean check-python lock
 .DEFAULT_GOAL := install
 
 # One line saying what to install when Python 3.11 or its venv module is missing.
@@ -40,6 +40,17 @@ run: $(STAMP) ## start everything on embedded services; Ctrl-C stops it
 
 test: $(STAMP) lint ## lint, then every test (starts and stops its own servers)
 	$(BIN)/python -m pytest
+
+# Debian's chromium and chromium-driver (apt keeps their versions equal), installed when missing;
+# tests/browser names both, so selenium never downloads a browser or a driver.
+BROWSER_PACKAGES := chromium chromium-driver
+test-browser: $(STAMP) ## the /demo page in headless Chromium (installs chromium, chromium-driver); screenshots in .data/browser/
+	@if ! test -x /usr/bin/chromium || ! test -x /usr/bin/chromedriver; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make: test-browser needs Chromium and its driver: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; exit 1; fi; \
+		echo "make: installing $(BROWSER_PACKAGES) with apt-get"; \
+		apt-get install -y $(BROWSER_PACKAGES) || { apt-get update && apt-get install -y $(BROWSER_PACKAGES); }; \
+	fi
+	$(BIN)/python -m pytest tests/browser -q
 
 unit: $(STAMP) ## the domain's unit tests only (seconds, no servers)
 	$(BIN)/python -m pytest tests/unit -q

@@ -21,6 +21,7 @@ from api import (
     callbacks,
     cli,
     deals,
+    demo,
     docs,
     errors,
     health,
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     openapi.document_callbacks(api.spec, app, callbacks.blp.name)
     openapi.document_docs(api.spec, app)
     app.register_blueprint(docs.blp)
+    if not settings.is_production:  # /demo: development and test only; an unknown path here
+        app.register_blueprint(demo.blp)
     errors.register(app)
     audit.init(app)  # after the request ids: every record carries one
     cli.register(app)

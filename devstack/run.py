@@ -85,6 +85,7 @@ def _announce(env: dict[str, str]) -> None:
     print("\n".join([
         "", "=" * 64, "Escrow backend is up:",
         f"  API + Socket.IO  {api}   (docs: {api}/api/docs)",
+        f"  Demo page        {api}/demo   (a deal as buyer, seller and admin, live)",
         f"  Daraja sandbox   http://127.0.0.1:{env['SANDBOX_PORT']}",
         f"  Flower           http://127.0.0.1:{env['FLOWER_PORT']}   (user {user}, "
         f"password in .data/secrets.env)",

@@ -159,6 +159,10 @@ MATRIX: list[Row] = [
     row("GET /api/redoc",                           200, 200, 200, 200, 200),
     row("GET /api/docs/assets/{bundle}/{filename}", 200, 200, 200, 200, 200,
         params={"bundle": "swagger-ui", "filename": "swagger-ui-bundle.js"}),
+    # The demo page (development and test only; tests/e2e/test_demo.py: 404 in production).
+    row("GET /demo",                                200, 200, 200, 200, 200),
+    row("GET /demo/assets/{filename}",              200, 200, 200, 200, 200,
+        params={"filename": "demo.js"}),
     # Callbacks are M-Pesa's: a bearer token changes nothing; the path token is the secret.
     row("POST /api/mpesa/stk/callback/{token}",     404, 404, 404, 404, 404),
     row("POST /api/mpesa/b2c/result/{token}",       404, 404, 404, 404, 404),

@@ -1,0 +1,126 @@
+"""The /demo page in headless Chromium against the test stack: a deal driven from the
+buyer's, seller's and admin's panels, and everything they show arrives over Socket.IO (no
+reload). What the page shows is checked against the API's own answers."""
+
+from __future__ import annotations
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+
+from tests.browser.conftest import save_screenshot
+from tests.browser.demo_page import DemoPage, kes
+from tests.helpers import PASSWORD, Api, make_admin
+from tests.stack import Stack
+
+SUCCESS, CANCELS = "254708374149", "254700000001"
+
+
+def signed_in(stack: Stack, email: str) -> Api:
+    api = Api(stack.api)
+    api.token = api.data("POST", "/api/auth/login",
+                         {"email": email, "password": PASSWORD})["accessToken"]
+    return api
+
+
+def test_a_deal_paid_from_the_success_phone_shows_active_without_a_reload(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    page.sign_up("buyer")
+    seller_email = page.sign_up("seller")
+    deal_id = page.open_deal("Used phone", 1500, seller_email)
+    page.wait_text("seller-status", "pending")  # the seller's panel got transaction:created
+
+    page.pay(SUCCESS)
+    page.wait_text("buyer-status", "active")
+    page.wait_text("seller-status", "active")
+    page.wait_text("buyer-payment-status", "success")
+    page.wait_text("buyer-ledger-sum", "1 postings, sum 0")
+    page.wait_text("buyer-timeline", "active")
+    save_screenshot(browser, "demo-mid-deal")
+
+    page.click("seller-deliver")
+    page.wait_text("buyer-timeline", "delivered")
+    page.click("buyer-release")
+    page.wait_text("seller-status", "completed")
+    seller = signed_in(stack, seller_email)
+    deal = seller.data("GET", f"/api/transactions/{deal_id}")
+    paid = deal["settlement"]["sellerAmount"] - deal["settlement"]["fee"]
+    assert seller.data("GET", "/api/wallet")["balance"] == paid
+    page.wait_text("seller-wallet", kes(paid))
+    page.wait_text("seller-ledger-sum", "2 postings, sum 0")
+
+    page.type("seller-withdraw-amount", "100")
+    page.click("seller-withdraw")  # to the success phone, the first of the B2C list
+    page.wait_text("seller-wallet", kes(paid - 100))
+    page.wait_text("seller-payouts", "KES 100 to 2547****149: success")
+    assert page.not_reloaded()
+    assert page.console_errors() == []  # the CSP let the page, its socket and its calls be
+
+
+def test_a_payment_cancelled_on_the_phone_shows_why(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    page.sign_up("buyer")
+    page.open_deal("Laptop", 2000, page.sign_up("seller"))
+    page.pay(CANCELS)
+    page.wait_text("buyer-payment-status", "failed")
+    page.wait_text("buyer-payment-reason", "cancelled by user")
+    page.wait_text("buyer-payment-reason", "1032")
+    assert page.text("buyer-status") == "pending"
+    assert page.not_reloaded()
+
+
+def test_a_title_full_of_markup_is_shown_as_text(stack: Stack, browser: webdriver.Chrome) -> None:
+    page = DemoPage(browser, stack)
+    page.sign_up("buyer")
+    title = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>'
+    page.open_deal(title, 100, page.sign_up("seller"))
+    page.wait_text("seller-title", title)
+    for role in ("buyer", "seller"):
+        assert page.text(f"{role}-title") == title
+        panel = page.part(f"{role}-panel")
+        assert panel.find_elements(By.CSS_SELECTOR, "img, .deal-list b, [data-part=title] *") == []
+        assert title in page.text(f"{role}-list")
+    assert browser.title != "pwned"
+    assert page.console_errors() == []  # no <img src=x> was made, so nothing failed to load
+
+
+def test_a_dispute_split_by_the_admin_shows_both_wallets(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    buyer_email, seller_email = page.sign_up("buyer"), page.sign_up("seller")
+    deal_id = page.open_deal("Bicycle", 1000, seller_email)
+    page.pay(SUCCESS)
+    page.wait_text("buyer-status", "active")
+    page.click("buyer-dispute")
+    page.wait_text("seller-status", "disputed")
+
+    admin = make_admin(stack)
+    page.sign_in_admin(admin.user["email"], "an operator password")
+    page.wait_for(lambda: page.driver.find_elements(
+        By.CSS_SELECTOR, f'[data-testid="admin-disputes"] button[data-deal="{deal_id}"]'),
+        "the dispute in the admin's list")
+    browser.find_element(
+        By.CSS_SELECTOR, f'[data-testid="admin-disputes"] button[data-deal="{deal_id}"]').click()
+    page.wait_text("admin-status", "disputed")
+    Select(page.part("admin-outcome")).select_by_value("split")
+    page.type("admin-seller-amount", "600")
+    page.click("admin-resolve")
+    page.wait_text("buyer-status", "completed")
+    page.wait_text("admin-status", "completed")
+
+    buyer, seller = signed_in(stack, buyer_email), signed_in(stack, seller_email)
+    settlement = buyer.data("GET", f"/api/transactions/{deal_id}")["settlement"]
+    assert (settlement["kind"], settlement["sellerAmount"]) == ("dispute_split", 600)
+    buyer_gets = settlement["buyerAmount"]
+    seller_gets = settlement["sellerAmount"] - settlement["fee"]
+    assert buyer.data("GET", "/api/wallet")["balance"] == buyer_gets == 400
+    assert seller.data("GET", "/api/wallet")["balance"] == seller_gets
+    page.wait_text("buyer-wallet", kes(buyer_gets))
+    page.wait_text("seller-wallet", kes(seller_gets))
+    page.wait_text("admin-ledger-sum", "2 postings, sum 0")
+    assert page.not_reloaded()
