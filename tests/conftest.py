@@ -6,13 +6,38 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack import Stack, start_stack
+from tests.stack import ExternalServersRefused, Stack, check_external, start_stack
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Servers given in MONGO_URL / REDIS_URL that the suite must not use stop the run here,
+    in one line, before any test (tests/stack.py, docs/mongo-compat.md)."""
+    try:
+        check_external()
+    except ExternalServersRefused as refused:
+        raise pytest.UsageError(str(refused)) from None
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """One running system for the whole session, torn down at the end."""
+    """One running system for the whole session, torn down at the end: on the user's servers
+    when MONGO_URL / REDIS_URL are set, else on embedded ones it starts."""
     running = start_stack()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(stack: Stack) -> Iterator[Stack]:
+    """A system whose Redis and Mongo-wire server are its own processes, for a test that
+    freezes or stops one (fault injection on servers the test owns, never on a user's): the
+    session's stack when it runs on embedded servers, else one started for them."""
+    if stack.embedded:
+        yield stack
+        return
+    running = start_stack(own_servers=True)
     try:
         yield running
     finally:

@@ -38,6 +38,22 @@ def database(stack: Stack) -> Database[dict[str, Any]]:
     return client[stack.env["MONGO_DB"]]
 
 
+NX_27017, MONGODB = "nx-27017", "mongodb"
+
+
+def server_kind(db: Database[dict[str, Any]]) -> str:
+    """Which server ``db`` is on, from its buildInfo: nx-27017 answers it with its serverStatus
+    reply (``"process": "nx_27017"``, no ``gitVersion``); MongoDB with its build (``version``,
+    ``gitVersion``, no ``process``). Anything else fails: the "differs" tests of
+    tests/integration/test_mongo_compat.py know only these two."""
+    info = db.command("buildInfo")
+    if info.get("process") == "nx_27017":
+        return NX_27017
+    if "gitVersion" in info and "process" not in info:
+        return MONGODB
+    raise AssertionError(f"neither nx-27017 nor MongoDB answered buildInfo: {sorted(info)}")
+
+
 @dataclass
 class Api:
     base: str

@@ -1,4 +1,12 @@
-"""The whole system on free loopback ports: Redis, nx-27017, the sandbox, the API, a worker."""
+"""The whole system on free loopback ports: Redis, nx-27017, the sandbox, the API, a worker.
+
+With ``MONGO_URL`` and/or ``REDIS_URL`` in the environment of ``make test``, every stack uses
+those servers instead of starting its own (docs/mongo-compat.md, "Running the suite on real
+servers"): its own MongoDB database ``escrow_test_<hex>`` (and ``escrow_test_<hex>_*`` for the
+tests' scratch databases), dropped when it closes; a Redis database of those the user handed
+over, flushed when the stack takes it and when it closes. A stack started with
+``own_servers=True`` (fault injection on Redis or MongoDB) always starts embedded ones.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,118 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from devstack import services
+
+# The servers the user gave `make test`, read once: taken out of this process's environment so
+# that nothing else in the session (a Settings.from_env, a subprocess) sees them by accident.
+# Each stack hands its processes its own MONGO_URL / REDIS_URL through its env.
+EXTERNAL_MONGO_URL = os.environ.pop("MONGO_URL", "") or None
+EXTERNAL_REDIS_URL = os.environ.pop("REDIS_URL", "") or None
+FLUSH_OK = os.environ.get("TEST_REDIS_FLUSH_OK") == "1"
+# Stacks alive at once in one session: the session's stack and up to two of a module.
+MAX_REDIS_DBS = 3
+
+
+class ExternalServersRefused(ValueError):
+    """The servers given cannot be used safely (one line, for pytest's usage error)."""
+
+
+def redis_base_db(url: str, flush_ok: bool = FLUSH_OK) -> int:
+    """The database number REDIS_URL names (the first the suite may flush), or a refusal: the
+    suite flushes what it uses, so it must be named, and db 0 (every client's default, where
+    other data most likely lives) only with TEST_REDIS_FLUSH_OK=1."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ExternalServersRefused(
+            f"REDIS_URL must be redis:// or rediss://, not {parts.scheme or 'nothing'}://")
+    path = parts.path.strip("/")
+    if not path.isdigit():
+        raise ExternalServersRefused(
+            "REDIS_URL must name the Redis database the suite may flush, e.g. "
+            "redis://host:6379/12 (it flushes that one and, while stacks overlap, the next "
+            f"{MAX_REDIS_DBS - 1})")
+    number = int(path)
+    if number == 0 and not flush_ok:
+        raise ExternalServersRefused(
+            "REDIS_URL names database 0, which the suite would flush: name another "
+            "(redis://host:6379/12), or set TEST_REDIS_FLUSH_OK=1 if db 0 is yours to flush")
+    return number
+
+
+def check_external() -> None:
+    """Refuse, before any test runs, servers the suite must not use (pytest_configure)."""
+    if EXTERNAL_REDIS_URL:
+        redis_base_db(EXTERNAL_REDIS_URL)
+
+
+class RedisDatabases:
+    """The Redis databases handed over (REDIS_URL's and the next ones): each stack alive takes
+    its own, so that no stack's Celery messages, rate-limit counters, revocations, token cache
+    or locks reach another's workers or API, even while two stacks run at once."""
+
+    def __init__(self, url: str, flush_ok: bool = FLUSH_OK, most: int = MAX_REDIS_DBS) -> None:
+        self.url, self.base, self.most = url, redis_base_db(url, flush_ok), most
+        self.taken: set[int] = set()
+
+    def url_of(self, number: int) -> str:
+        parts = urlsplit(self.url)
+        return parts._replace(path=f"/{number}").geturl()
+
+    def take(self) -> str:
+        free = [n for n in range(self.base, self.base + self.most) if n not in self.taken]
+        if not free:
+            raise RuntimeError(f"more than {self.most} test stacks at once on {self.url}")
+        number = free[0]
+        url = self.url_of(number)
+        self._flush(url)  # what a run that died left there
+        self.taken.add(number)
+        return url
+
+    def give_back(self, url: str) -> None:
+        self._flush(url)
+        self.taken.discard(int(urlsplit(url).path.strip("/")))
+
+    @staticmethod
+    def _flush(url: str) -> None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
+_REDIS_DBS: RedisDatabases | None = None
+
+
+def _redis_databases() -> RedisDatabases:
+    global _REDIS_DBS
+    if _REDIS_DBS is None:
+        assert EXTERNAL_REDIS_URL
+        _REDIS_DBS = RedisDatabases(EXTERNAL_REDIS_URL)
+    return _REDIS_DBS
+
+
+def drop_databases(mongo_url: str, name: str) -> list[str]:
+    """Drop the stack's database ``name`` and every ``name_*`` (its tests' scratch ones)."""
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_url,
+                                                          serverSelectionTimeoutMS=10_000)
+    try:
+        dropped = [db for db in client.list_database_names()
+                   if db == name or db.startswith(name + "_")]
+        for db in dropped:
+            client.drop_database(db)
+        return dropped
+    finally:
+        client.close()
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -24,6 +140,19 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # What close() gives back: the user's MongoDB (drop the stack's databases) and Redis db.
+    external_mongo: str | None = None
+    external_redis: str | None = None
+    redis_dbs: RedisDatabases | None = None  # where external_redis goes back to
+
+    @property
+    def embedded(self) -> bool:
+        """Both servers are processes of this stack (which a test may stop, freeze, kill)."""
+        return "redis" in self.processes and "mongo" in self.processes
+
+    def scratch_db(self, kind: str) -> str:
+        """A database name of its own for one test, dropped with the stack on real servers."""
+        return f"{self.env['MONGO_DB']}_{kind}_{uuid.uuid4().hex[:8]}"
 
     @property
     def api(self) -> str:
@@ -84,18 +213,35 @@ class Stack:
     def close(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop(name)
+        try:
+            if self.external_mongo:
+                drop_databases(self.external_mongo, self.env["MONGO_DB"])
+        finally:
+            if self.external_redis and self.redis_dbs:
+                self.redis_dbs.give_back(self.external_redis)
+                self.external_redis = None
 
 
-def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
+def start_stack(callback_delay_ms: int = 150, own_servers: bool = False,
+                mongo_url: str | None = EXTERNAL_MONGO_URL,
+                redis: RedisDatabases | None = None, **extra_env: str) -> Stack:
+    """A stack on the user's servers when given (MONGO_URL, REDIS_URL: ``mongo_url`` and
+    ``redis``, for a test of this very code), else on embedded ones it starts; always embedded
+    with ``own_servers`` (a test that stops, freezes or kills them)."""
     workdir = Path(tempfile.mkdtemp(prefix="escrow-test-"))
     ports = {name: str(services.free_port()) for name in
              ("API_PORT", "SANDBOX_PORT", "EMBEDDED_REDIS_PORT", "EMBEDDED_MONGO_PORT")}
+    if own_servers:
+        mongo_url, redis = None, None
+    elif redis is None and EXTERNAL_REDIS_URL:
+        redis = _redis_databases()
+    redis_url = redis.take() if redis else None
     env = {
         **ports,
         "APP_ENV": "test", "DATA_DIR": str(workdir), "PYTHONUNBUFFERED": "1",
-        "REDIS_URL": f"redis://127.0.0.1:{ports['EMBEDDED_REDIS_PORT']}/0",
-        "MONGO_URL": f"mongodb://127.0.0.1:{ports['EMBEDDED_MONGO_PORT']}",
-        "MONGO_DB": "escrow_test",
+        "REDIS_URL": redis_url or f"redis://127.0.0.1:{ports['EMBEDDED_REDIS_PORT']}/0",
+        "MONGO_URL": mongo_url or f"mongodb://127.0.0.1:{ports['EMBEDDED_MONGO_PORT']}",
+        "MONGO_DB": f"escrow_test_{uuid.uuid4().hex[:8]}",
         "MPESA_BASE_URL": f"http://127.0.0.1:{ports['SANDBOX_PORT']}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['API_PORT']}",
         "MPESA_CALLBACK_TOKEN": "test-callback-token-" + os.urandom(6).hex(),
@@ -113,16 +259,23 @@ def start_stack(callback_delay_ms: int = 150, **extra_env: str) -> Stack:
         "ARGON2_PROFILE": "test",
     }
     env.update(extra_env)
-    stack = Stack(workdir, env)
+    stack = Stack(workdir, env, external_mongo=mongo_url, external_redis=redis_url,
+                  redis_dbs=redis)
     (workdir / "mongo").mkdir()
     env.update(services.sandbox_keys(workdir))
     try:
-        stack.start("redis", services.redis_command(int(ports["EMBEDDED_REDIS_PORT"]), workdir))
-        stack.start("mongo", services.mongo_command(int(ports["EMBEDDED_MONGO_PORT"]), workdir))
+        if not redis_url:
+            stack.start("redis", services.redis_command(int(ports["EMBEDDED_REDIS_PORT"]),
+                                                        workdir))
+        if not mongo_url:
+            stack.start("mongo", services.mongo_command(int(ports["EMBEDDED_MONGO_PORT"]),
+                                                        workdir))
         stack.start("sandbox", [sys.executable, "-m", "sandbox", "--host", "127.0.0.1",
                                 "--port", ports["SANDBOX_PORT"]])
-        services.wait_for_port(int(ports["EMBEDDED_REDIS_PORT"]))
-        services.wait_for_port(int(ports["EMBEDDED_MONGO_PORT"]))
+        if not redis_url:
+            services.wait_for_port(int(ports["EMBEDDED_REDIS_PORT"]))
+        if not mongo_url:
+            services.wait_for_port(int(ports["EMBEDDED_MONGO_PORT"]))
         stack.start_api()
         stack.start_workers()
         services.wait_for_http(f"{stack.api}/api/health", timeout=60)

@@ -181,7 +181,7 @@ def _openapi_endpoints(stack: Stack) -> set[tuple[str, str]]:
 
 def _url_map_endpoints(stack: Stack) -> set[tuple[str, str]]:
     """The same app the stack serves, built in this process for its url_map."""
-    name = f"matrix_{uuid.uuid4().hex[:6]}"
+    name = stack.scratch_db("matrix")
     app = create_app(Settings(redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
                               mongo_db=name, socketio_channel=f"matrix-{name}"))
     found = set()

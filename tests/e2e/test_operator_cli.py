@@ -175,7 +175,7 @@ def test_replay_and_review_refuse_an_unknown_callback(app: Flask) -> None:
 
 
 def test_ensure_indexes_puts_back_a_dropped_index(stack: Stack) -> None:
-    fresh = f"cli_{uuid.uuid4().hex[:8]}"
+    fresh = stack.scratch_db("cli")
     app = create_app(Settings(app_env="test", mongo_url=stack.env["MONGO_URL"], mongo_db=fresh,
                               redis_url=stack.env["REDIS_URL"]))
     payments = database(stack).client[fresh]["payments"]
@@ -248,7 +248,7 @@ def test_sweep_accepts_a_now_within_the_clock_skew(app: Flask) -> None:
 def test_production_refuses_now_altogether(stack: Stack) -> None:
     production = create_app(Settings(
         app_env="production", mongo_url=stack.env["MONGO_URL"],
-        mongo_db=f"cli_prod_{uuid.uuid4().hex[:8]}", redis_url=stack.env["REDIS_URL"],
+        mongo_db=stack.scratch_db("cli_prod"), redis_url=stack.env["REDIS_URL"],
         mpesa_callback_token=stack.callback_token))
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     refused = _cli(production, "sweep", "payments.reconcile", "--now", past)

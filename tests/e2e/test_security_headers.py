@@ -48,7 +48,7 @@ def test_every_response_carries_the_security_headers(stack: Stack, method: str, 
 
 
 def _client(stack: Stack, **settings: object) -> Iterator[FlaskClient]:
-    config = Settings(mongo_url=stack.env["MONGO_URL"], mongo_db="escrow_headers",
+    config = Settings(mongo_url=stack.env["MONGO_URL"], mongo_db=stack.scratch_db("headers"),
                       redis_url=stack.env["REDIS_URL"], **settings)  # type: ignore[arg-type]
     yield create_app(config).test_client()
 

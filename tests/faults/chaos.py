@@ -1,5 +1,9 @@
 """Faults done to a running stack: freeze a process (SIGSTOP), restart it on the same port, or
-SIGKILL it; and probes that time what the API answers meanwhile. Only Stack's public methods."""
+SIGKILL it; and probes that time what the API answers meanwhile. Only Stack's public methods.
+
+Redis and the Mongo-wire server are frozen or restarted only in a stack that owns them
+(``start_stack(own_servers=True)``): with MONGO_URL / REDIS_URL given to `make test`, those
+fault tests still run on embedded servers, never on the user's."""
 
 from __future__ import annotations
 
@@ -46,6 +50,8 @@ def frozen(stack: Stack, name: str) -> Iterator[None]:
 
 def restart(stack: Stack, name: str, kill: bool = False) -> None:
     """Stop ``name`` (SIGTERM, or SIGKILL) and start it again on the same port and data."""
+    if name in PORTS and not stack.embedded:
+        raise ValueError(f"{name} is not this stack's to restart: start_stack(own_servers=True)")
     if kill:
         stack.kill(name)
     else:

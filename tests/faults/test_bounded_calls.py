@@ -1,6 +1,7 @@
 """Every call we make to Redis, the broker or MongoDB gives up on a frozen server within its
 bound (REDIS_TIMEOUT_S, MONGO_TIMEOUT_S), and every way they give up is a 503. Real servers,
-frozen with SIGSTOP; no API, no worker: each bound is measured alone."""
+frozen with SIGSTOP; no API, no worker: each bound is measured alone. The servers are embedded
+ones this module starts, whatever MONGO_URL / REDIS_URL `make test` was given."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Redis or MongoDB down under a running API: 503 in the envelope (never a 500), and sign-in
-stays rate-limited without Redis. Each dependency is stopped in a stack of its own."""
+stays rate-limited without Redis. Each dependency is stopped in a stack of its own, on embedded
+servers that stack owns even when `make test` is given real ones (MONGO_URL, REDIS_URL): a test
+does not stop a user's server."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ class Down:
 
 
 def _stopped(name: str, **env: str) -> Iterator[Down]:
-    running = start_stack(**env)
+    running = start_stack(own_servers=True, **env)
     try:
         user = register(running, "buyer")
         running.stop(name)

@@ -3,7 +3,10 @@
 While one is frozen the API answers 503 in the envelope within 2 s, /api/ready names it within
 2 s, and M-Pesa's callback is acknowledged as soon as it is stored (Redis frozen) or refused
 with a 503 (Mongo frozen: nothing is acknowledged that was not stored). Afterwards every
-invariant holds (tests/faults/invariants.py)."""
+invariant holds (tests/faults/invariants.py).
+
+The servers frozen and restarted are the stack's own embedded ones, even when `make test` is given
+real ones (MONGO_URL, REDIS_URL): fault injection on processes the test owns."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ ANSWER_WITHIN_S = 2.0
 
 @pytest.fixture(scope="module")
 def busy_stack() -> Iterator[Stack]:
-    running = start_stack()
+    running = start_stack(own_servers=True)
     try:
         yield running
     finally:

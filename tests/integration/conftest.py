@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 
 import pytest
 from pymongo.database import Database
@@ -13,8 +13,11 @@ from tests.stack import Stack
 
 
 @pytest.fixture
-def db(stack: Stack) -> Database:
-    """A fresh database on the Mongo-wire server, with every index, for one test."""
-    fresh = database(stack).client[f"repo_{uuid.uuid4().hex[:8]}"]
+def db(stack: Stack) -> Iterator[Database]:
+    """A fresh database on the stack's MongoDB server, with every index, for one test; dropped
+    after it (on a user's real server nothing of the suite's stays)."""
+    client = database(stack).client
+    fresh = client[stack.scratch_db("repo")]
     ensure_indexes(fresh)
-    return fresh
+    yield fresh
+    client.drop_database(fresh.name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from adapters.settings import Settings
 from api import create_app
 from tests.helpers import database
@@ -14,7 +12,7 @@ BODY = {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": 
 
 
 def test_a_callback_from_outside_the_allow_list_is_refused_and_audited(stack: Stack) -> None:
-    name = f"audit_{uuid.uuid4().hex[:6]}"
+    name = stack.scratch_db("audit")
     config = Settings(redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
                       mongo_db=name, mpesa_callback_token="tok", socketio_channel=f"a-{name}",
                       mpesa_callback_allowed_ips=("196.201.214.0/24",))

@@ -19,7 +19,7 @@ from tests.stack import Stack
 
 @pytest.fixture(scope="module")
 def app(stack: Stack) -> Flask:
-    name = f"budget_{uuid.uuid4().hex[:6]}"
+    name = stack.scratch_db("budget")
     return create_app(Settings(redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
                                mongo_db=name, mpesa_callback_token="the-right-token",
                                socketio_channel=f"b-{name}"))

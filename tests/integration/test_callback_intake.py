@@ -15,7 +15,7 @@ BODY = {"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": 
 
 
 def _client(stack: Stack, **settings: object):  # type: ignore[no-untyped-def]
-    db_name = f"intake_{uuid.uuid4().hex[:6]}"
+    db_name = stack.scratch_db("intake")
     config = Settings(redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
                       mongo_db=db_name, mpesa_callback_token="tok",
                       socketio_channel=f"intake-{db_name}", **settings)  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ def test_the_api_starts_sentry_with_the_scrubber(stack: Stack) -> None:
 
     settings = Settings(app_env="test", sentry_dsn="https://public@sentry.invalid/1",
                         mongo_url=stack.env["MONGO_URL"], redis_url=stack.env["REDIS_URL"],
-                        mongo_db=f"sentry_{uuid.uuid4().hex[:6]}",
+                        mongo_db=stack.scratch_db("sentry"),
                         mpesa_callback_token=stack.callback_token)
     app = create_app(settings)
     client = sentry_sdk.get_client()

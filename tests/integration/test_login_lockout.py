@@ -52,7 +52,7 @@ def test_failures_from_ten_addresses_lock_the_account_for_every_address(stack: S
 
     settings = Settings(
         redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
-        mongo_db=f"lock_{uuid.uuid4().hex[:6]}", socketio_channel=f"lock-{uuid.uuid4().hex[:6]}",
+        mongo_db=stack.scratch_db("lock"), socketio_channel=f"lock-{uuid.uuid4().hex[:6]}",
     )
     client = create_app(settings).test_client()
     email, password = f"v-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"

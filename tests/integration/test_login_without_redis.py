@@ -15,7 +15,7 @@ def test_with_redis_unreachable_login_fails_closed_and_stays_rate_limited(stack:
     dead = f"redis://127.0.0.1:{services.free_port()}/0"  # nothing listens there
     settings = Settings(
         redis_url=dead, mongo_url=stack.env["MONGO_URL"], redis_timeout_s=0.2,
-        mongo_db=f"nored_{uuid.uuid4().hex[:6]}", ratelimit_auth="3/minute",
+        mongo_db=stack.scratch_db("nored"), ratelimit_auth="3/minute",
         socketio_channel=f"nored-{uuid.uuid4().hex[:6]}",
     )
     client = create_app(settings).test_client()

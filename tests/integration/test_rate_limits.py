@@ -12,7 +12,7 @@ from tests.stack import Stack
 def test_sign_in_attempts_beyond_the_limit_get_429_with_retry_after(stack: Stack) -> None:
     settings = Settings(
         redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
-        mongo_db=f"limits_{uuid.uuid4().hex[:6]}", ratelimit_auth="2/minute",
+        mongo_db=stack.scratch_db("limits"), ratelimit_auth="2/minute",
         socketio_channel=f"limits-{uuid.uuid4().hex[:6]}",
     )
     client = create_app(settings).test_client()
@@ -31,7 +31,7 @@ def test_behind_a_proxy_each_client_has_its_own_budget_and_forging_does_not_rese
 ) -> None:
     settings = Settings(
         redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
-        mongo_db=f"limits_{uuid.uuid4().hex[:6]}", ratelimit_auth="2/minute",
+        mongo_db=stack.scratch_db("limits"), ratelimit_auth="2/minute",
         socketio_channel=f"limits-{uuid.uuid4().hex[:6]}", trusted_proxy_hops=1,
     )
     client = create_app(settings).test_client()

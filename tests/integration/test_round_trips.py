@@ -62,7 +62,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter]:
 def client(stack: Stack) -> FlaskClient:
     settings = Settings(
         redis_url=stack.env["REDIS_URL"], mongo_url=stack.env["MONGO_URL"],
-        mongo_db=f"trips_{uuid.uuid4().hex[:6]}", ratelimit_enabled=False,
+        mongo_db=stack.scratch_db("trips"), ratelimit_enabled=False,
         socketio_channel=f"trips-{uuid.uuid4().hex[:6]}",
     )
     return create_app(settings).test_client()
