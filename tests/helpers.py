@@ -41,6 +41,26 @@ def database(stack: Stack) -> Database[dict[str, Any]]:
 NX_27017, MONGODB = "nx-27017", "mongodb"
 
 
+# Every collection a request can write: a refused one must leave each count as it was.
+COLLECTIONS = ("users", "deals", "deal_events", "payments", "payouts", "postings",
+               "notifications", "mpesa_callbacks", "audit")
+
+
+def counts(stack: Stack) -> dict[str, int]:
+    """How many documents each collection of COLLECTIONS holds."""
+    db = database(stack)
+    return {name: db[name].count_documents({}) for name in COLLECTIONS}
+
+
+def refused(answer: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``answer`` is the error envelope with ``status`` and ``code``; its details."""
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["success"] is False and body["error"]["code"] == code, body
+    assert answer.headers["X-Request-ID"]
+    return body["error"]["details"]  # type: ignore[no-any-return]
+
+
 def server_kind(db: Database[dict[str, Any]]) -> str:
     """Which server ``db`` is on, from its buildInfo: nx-27017 answers it with its serverStatus
     reply (``"process": "nx_27017"``, no ``gitVersion``); MongoDB with its build (``version``,

@@ -8,18 +8,14 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
 import requests
 
-from tests.helpers import Api, database, make_admin, open_deal, register, wait_until
+from tests.helpers import Api, database, make_admin, open_deal, refused, register, wait_until
 from tests.stack import Stack
-
-COLLECTIONS = ("users", "deals", "deal_events", "payments", "payouts", "postings",
-               "notifications", "mpesa_callbacks", "audit")
 
 
 @pytest.fixture(scope="module")
@@ -27,21 +23,6 @@ def people(stack: Stack) -> dict[str, Any]:
     seller, buyer = register(stack, "seller"), register(stack, "buyer")
     return {"seller": seller, "buyer": buyer, "admin": make_admin(stack),
             "deal": open_deal(buyer, seller)}
-
-
-@pytest.fixture
-def unchanged(stack: Stack) -> Iterator[None]:
-    db = database(stack)
-    before = {name: db[name].count_documents({}) for name in COLLECTIONS}
-    yield
-    assert {name: db[name].count_documents({}) for name in COLLECTIONS} == before
-
-
-def _refused(answer: requests.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert body["success"] is False and body["error"]["code"] == code, body
-    return body["error"]["details"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(("who", "path", "field"), [
@@ -53,7 +34,7 @@ def _refused(answer: requests.Response, status: int, code: str) -> dict[str, Any
 def test_an_operator_in_a_query_parameter_is_422_naming_it(
     people: dict[str, Any], unchanged: None, who: str, path: str, field: str,
 ) -> None:
-    details = _refused(people[who].get(path), 422, "VALIDATION_ERROR")
+    details = refused(people[who].get(path), 422, "VALIDATION_ERROR")
     assert field in details, details
 
 
@@ -63,7 +44,7 @@ def test_an_operator_in_an_admins_filter_is_422_naming_it(
     admin: Api = people["admin"]
     for path, field in (("/api/admin/audit?actor[$ne]=x", "actor[$ne]"),
                         ("/api/admin/callbacks?status[$regex]=.", "status[$regex]")):
-        details = _refused(admin.get(path), 422, "VALIDATION_ERROR")
+        details = refused(admin.get(path), 422, "VALIDATION_ERROR")
         assert field in details, details
 
 
@@ -77,7 +58,7 @@ def test_an_operator_in_an_admins_filter_is_422_naming_it(
 def test_an_operator_in_a_json_body_is_422_naming_the_field(
     people: dict[str, Any], unchanged: None, path: str, body: dict[str, Any], field: str,
 ) -> None:
-    details = _refused(people["buyer"].post(path, body), 422, "VALIDATION_ERROR")
+    details = refused(people["buyer"].post(path, body), 422, "VALIDATION_ERROR")
     assert any(key == field or key.startswith(f"{field}.") for key in details), details
 
 
@@ -85,8 +66,8 @@ def test_an_operator_as_a_path_id_finds_nothing(people: dict[str, Any], unchange
     buyer: Api = people["buyer"]
     for raw in ('{"$gt":""}', "[$ne]", "$where"):
         quoted = requests.utils.quote(raw, safe="")
-        _refused(buyer.get(f"/api/transactions/{quoted}"), 404, "NOT_FOUND")
-        _refused(buyer.get(f"/api/payments/{quoted}"), 404, "NOT_FOUND")
+        refused(buyer.get(f"/api/transactions/{quoted}"), 404, "NOT_FOUND")
+        refused(buyer.get(f"/api/payments/{quoted}"), 404, "NOT_FOUND")
 
 
 @pytest.mark.parametrize("path", ["/api/transactions", "/api/auth/register"])
@@ -97,7 +78,7 @@ def test_a_ten_megabyte_body_is_413_in_the_envelope_and_writes_nothing(
                        "sellerEmail": people["seller"].user["email"]})
     answer = people["buyer"].call("POST", path, data=huge,
                                   headers={"Content-Type": "application/json"})
-    _refused(answer, 413, "PAYLOAD_TOO_LARGE")
+    refused(answer, 413, "PAYLOAD_TOO_LARGE")
 
 
 def _forged(claims: dict[str, Any], key: str | None) -> str:
@@ -128,7 +109,7 @@ def test_a_forged_or_misused_token_is_401_and_recorded(stack: Stack,
         rid = f"forged-{uuid.uuid4().hex[:10]}"
         answer = requests.request(method, stack.api + path, timeout=10, headers={
             "Authorization": f"Bearer {token}", "X-Request-ID": rid})
-        _refused(answer, 401, "UNAUTHORIZED")
+        refused(answer, 401, "UNAUTHORIZED")
         record = wait_until(lambda rid=rid: database(stack).audit.find_one({"requestId": rid}),
                             what=f"the record of {what}")
         assert (record["actorRole"], record["actorId"], record["outcome"]) == (
