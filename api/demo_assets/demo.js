@@ -103,11 +103,27 @@ class Panel {
     const user = await this.run(how === "login" ? "signed in" : "signed up",
       () => this.session.signIn(`/api/auth/${how}`, body));
     if (!user) return;
+    this.startOver();
     setText(this.part("who"), `${user.firstName} ${user.lastName} <${user.email}>, ${user.role}`);
     this.section.querySelector("form.auth").hidden = true;
     this.section.querySelector(".signed-in").hidden = false;
     if (this.role === "seller") panels.buyer.sellerKnown(user.email);
     await this.reload();
+  }
+
+  // A sign-in (the first, or after a session ended, perhaps as someone else): nothing that
+  // whoever was signed in before saw stays on the panel.
+  startOver() {
+    this.deals.clear();
+    this.currentId = null;
+    this.view.forget();
+    for (const name of ["payouts", "disputes"]) {
+      const part = this.part(name);
+      if (part) part.replaceChildren();
+    }
+    const amount = this.part("seller-amount");
+    if (amount) amount.value = "";
+    this.buttons();
   }
 
   state(text, ended) {

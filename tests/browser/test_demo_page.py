@@ -10,7 +10,7 @@ from selenium.webdriver.support.select import Select
 
 from tests.browser.conftest import save_screenshot
 from tests.browser.demo_page import DemoPage, kes
-from tests.helpers import PASSWORD, Api, make_admin
+from tests.helpers import PASSWORD, Api, make_admin, register
 from tests.stack import Stack
 
 SUCCESS, CANCELS = "254708374149", "254700000001"
@@ -124,3 +124,29 @@ def test_a_dispute_split_by_the_admin_shows_both_wallets(
     page.wait_text("seller-wallet", kes(seller_gets))
     page.wait_text("admin-ledger-sum", "2 postings, sum 0")
     assert page.not_reloaded()
+
+
+def test_a_panel_signed_in_again_as_someone_else_shows_only_their_deals(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    first = page.sign_up("buyer")
+    seller_email = page.sign_up("seller")
+    page.open_deal("The first buyer's deal", 300, seller_email)
+    # Every session of the first buyer ends elsewhere: the panel's socket is dropped, its
+    # refresh is refused, and the panel asks to sign in again.
+    assert signed_in(stack, first).post("/api/auth/logout-all").status_code == 200
+    page.wait_for(lambda: page.part("buyer-auth").is_displayed(), "the sign-in form again")
+    page.wait_text("buyer-who", "session ended")
+
+    second = register(stack, "buyer")
+    second.data("POST", "/api/transactions", {
+        "title": "The second buyer's deal", "description": "theirs", "amount": 200,
+        "sellerEmail": seller_email}, expect=201)
+    page.type("buyer-email", second.user["email"])
+    page.type("buyer-password", PASSWORD)
+    page.click("buyer-login")
+    page.wait_text("buyer-list", "The second buyer's deal")  # the panel read their deals
+    assert "The first buyer's deal" not in page.text("buyer-list")
+    assert page.text("buyer-title") != "The first buyer's deal"
+    assert page.text("buyer-ledger-sum") == ""
