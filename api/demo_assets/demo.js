@@ -42,6 +42,7 @@ class Panel {
     this.session = new Session({
       onEvent: (event, data) => this.event(event, data),
       onState: (text, ended) => this.state(text, ended),
+      onReconnect: () => this.caughtUp(),
     });
     this.view = new DealView(this.role, section.querySelector(".deal-slot"), (id) => this.select(id));
     this.view.parts.list.hidden = this.role === "admin";
@@ -124,6 +125,16 @@ class Panel {
     const amount = this.part("seller-amount");
     if (amount) amount.value = "";
     this.buttons();
+  }
+
+  // The socket is back: what changed while it was down came as events nobody received.
+  async caughtUp() {
+    try {
+      await this.reload();
+      if (this.currentId) await this.select(this.currentId);
+    } catch (error) {
+      this.say(error.message, true);
+    }
   }
 
   state(text, ended) {

@@ -22,9 +22,9 @@ def kes(amount: int) -> str:
 
 
 class DemoPage:
-    def __init__(self, driver: webdriver.Chrome, stack: Stack) -> None:
+    def __init__(self, driver: webdriver.Chrome, stack: Stack, base: str | None = None) -> None:
         self.driver = driver
-        driver.get(f"{stack.api}/demo")
+        driver.get(f"{base or stack.api}/demo")
         self.wait_for(lambda: driver.execute_script("return document.body.dataset.ready"),
                       "the page's script to start")
         # A reload would drop this: the tests check at the end that it is still there.

@@ -8,10 +8,11 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
+from devstack import services
 from tests.browser.conftest import save_screenshot
 from tests.browser.demo_page import DemoPage, kes
 from tests.helpers import PASSWORD, Api, make_admin, register
-from tests.stack import Stack
+from tests.stack import BIN, Stack
 
 SUCCESS, CANCELS = "254708374149", "254700000001"
 
@@ -150,3 +151,73 @@ def test_a_panel_signed_in_again_as_someone_else_shows_only_their_deals(
     assert "The first buyer's deal" not in page.text("buyer-list")
     assert page.text("buyer-title") != "The first buyer's deal"
     assert page.text("buyer-ledger-sum") == ""
+
+
+SHORT_ACCESS_S = 6  # long enough to sign up and connect on a loaded machine
+# Counts the page's token refreshes; while window.hold is true, a refresh waits (the socket it
+# would reconnect stays down) until the test calls window.release().
+COUNT_REFRESHES = """
+window.refreshes = 0;
+window.hold = false;
+const held = [];
+window.release = () => { window.hold = false; held.splice(0).forEach((resolve) => resolve()); };
+const send = window.fetch;
+window.fetch = async (url, options) => {
+  if (String(url).endsWith("/api/auth/refresh")) {
+    window.refreshes += 1;
+    if (window.hold) await new Promise((resolve) => held.push(resolve));
+  }
+  return send(url, options);
+};
+"""
+
+
+def test_the_panels_stay_live_past_their_tokens_and_read_again_what_they_missed(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    """Each socket is ended by the server when its token expires: the page refreshes the
+    tokens and reconnects with the new one, and what then changes still arrives live; what
+    changed while a socket was down is read again once it is back."""
+    port = str(services.free_port())
+    stack.start("api-demo-short", [str(BIN / "gunicorn"), "-w", "1", "--threads", "16",
+                                   "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                {"ACCESS_TOKEN_SECONDS": str(SHORT_ACCESS_S)})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        services.wait_for_http(f"{base}/api/health", timeout=60)
+        page = DemoPage(browser, stack, base)
+        browser.execute_script(COUNT_REFRESHES)
+        page.sign_up("buyer")
+        seller_email = page.sign_up("seller")
+        assert browser.execute_script("return window.refreshes") == 0
+        # Nothing calls the API meanwhile: the refreshes are the sockets' (one a panel).
+        page.wait_for(lambda: browser.execute_script("return window.refreshes") >= 2,
+                      "both sockets to be ended at their token's expiry and refreshed",
+                      timeout=SHORT_ACCESS_S * 4)
+        page.wait_text("buyer-who", "live")
+        page.wait_text("seller-who", "live")
+
+        page.open_deal("After the first token", 700, seller_email)
+        page.wait_text("seller-status", "pending")  # transaction:created, on the new socket
+        page.pay(SUCCESS)
+        page.wait_text("seller-status", "active")
+        page.wait_text("buyer-payment-status", "success")
+
+        # The next expiry drops the buyer's socket, and its refresh is held: what the seller
+        # does meanwhile sends the buyer an event nobody receives. Once reconnected, the
+        # buyer's panel reads the deal again and shows it.
+        browser.execute_script("window.hold = true")
+        page.wait_text("buyer-who", "io server disconnect", timeout=SHORT_ACCESS_S * 4)
+        seller = Api(base)
+        seller.token = seller.data("POST", "/api/auth/login",
+                                   {"email": seller_email, "password": PASSWORD})["accessToken"]
+        deal_id = page.part("buyer-deal").get_attribute("data-deal-id")
+        seller.data("POST", f"/api/transactions/{deal_id}/deliver")
+        assert "delivered" not in page.text("buyer-timeline")
+        browser.execute_script("window.release()")
+        page.wait_text("buyer-who", "live")
+        page.wait_text("buyer-timeline", "delivered")
+        page.wait_text("buyer-amount", "delivered")
+        assert page.not_reloaded()
+    finally:
+        stack.stop("api-demo-short")
