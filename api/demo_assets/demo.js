@@ -194,6 +194,7 @@ class Panel {
       this.session.call("GET", `/api/transactions/${id}/payments`),
     ]);
     this.show(deal);
+    if (id !== this.currentId) return; // another deal was picked meanwhile: this one is not shown
     const latest = payments.slice().sort((a, b) => a.createdAt.localeCompare(b.createdAt)).pop();
     this.view.payment(latest || null);
     const amount = this.part("seller-amount");

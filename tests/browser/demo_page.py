@@ -80,6 +80,10 @@ class DemoPage:
         self.wait_text("admin-who", "live")
 
     def open_deal(self, title: str, amount: int, seller_email: str) -> str:
+        form = self.driver.find_element(
+            By.CSS_SELECTOR, '[data-testid="buyer-panel"] details.open-deal')
+        if form.get_attribute("open") is None:  # closed by the previous deal opened
+            form.find_element(By.TAG_NAME, "summary").click()
         self.type("buyer-new-title", title)
         self.type("buyer-new-amount", str(amount))
         self.type("buyer-seller-email", seller_email)

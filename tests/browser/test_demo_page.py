@@ -221,3 +221,58 @@ def test_the_panels_stay_live_past_their_tokens_and_read_again_what_they_missed(
         assert page.not_reloaded()
     finally:
         stack.stop("api-demo-short")
+
+
+# Holds the page's requests whose path ends with window.holdPath until window.releaseHeld();
+# window.heldDone turns true once the page has had a held answer and done what it does next.
+HOLD_REQUESTS = """
+window.holdPath = null;
+window.heldDone = false;
+const held = [];
+window.releaseHeld = () => { window.holdPath = null; held.splice(0).forEach((go) => go()); };
+const send = window.fetch;
+window.fetch = async (url, options) => {
+  if (!window.holdPath || !String(url).endsWith(window.holdPath)) return send(url, options);
+  await new Promise((go) => held.push(go));
+  const response = await send(url, options);
+  const json = response.json.bind(response);
+  response.json = async () => {
+    const value = await json();
+    setTimeout(() => { window.heldDone = true; });  // after the page's own continuation
+    return value;
+  };
+  return response;
+};
+"""
+
+
+def test_a_deal_selected_after_another_never_shows_the_first_ones_payment(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    browser.execute_script(HOLD_REQUESTS)
+    page.sign_up("buyer")
+    seller_email = page.sign_up("seller")
+    paid = page.open_deal("The paid deal", 500, seller_email)
+    page.pay(SUCCESS)
+    page.wait_text("buyer-payment-status", "success")
+    unpaid = page.open_deal("The unpaid deal", 400, seller_email)
+    page.wait_text("buyer-list", "The unpaid deal")
+
+    def pick(deal_id: str) -> None:
+        browser.find_element(
+            By.CSS_SELECTOR, f'[data-testid="buyer-list"] button[data-deal="{deal_id}"]').click()
+
+    # The paid deal's payments answer late: the buyer has picked the unpaid one meanwhile.
+    browser.execute_script(f"window.holdPath = '/api/transactions/{paid}/payments'")
+    pick(paid)
+    pick(unpaid)
+    page.wait_text("buyer-title", "The unpaid deal")
+    page.wait_text("buyer-ledger-sum", "0 postings")
+    assert page.text("buyer-payment-status") == "none"
+    browser.execute_script("window.releaseHeld()")
+    page.wait_for(lambda: browser.execute_script("return window.heldDone"),
+                  "the late answer to be handled")
+    assert page.part("buyer-deal").get_attribute("data-deal-id") == unpaid
+    assert page.text("buyer-payment-status") == "none"
+    assert page.text("buyer-payment-reason") == ""
