@@ -44,7 +44,7 @@ class Panel {
       onState: (text, ended) => this.state(text, ended),
       onReconnect: () => this.caughtUp(),
     });
-    this.view = new DealView(this.role, section.querySelector(".deal-slot"), (id) => this.select(id));
+    this.view = new DealView(this.role, section.querySelector(".deal-slot"), (id) => this.said(this.select(id)));
     this.view.parts.list.hidden = this.role === "admin";
     this.part = (name) => section.querySelector(`[data-testid="${this.role}-${name}"]`);
     this.wire();
@@ -84,6 +84,11 @@ class Panel {
     line.classList.toggle("error", error);
   }
 
+  // A read started by a click, an event or another call: a failure is said, never thrown.
+  said(promise) {
+    return promise.catch((error) => this.say(error.message, true));
+  }
+
   async run(what, action) {
     try {
       const result = await action();
@@ -109,7 +114,7 @@ class Panel {
     this.section.querySelector("form.auth").hidden = true;
     this.section.querySelector(".signed-in").hidden = false;
     if (this.role === "seller") panels.buyer.sellerKnown(user.email);
-    await this.reload();
+    await this.said(this.reload());
   }
 
   // A sign-in (the first, or after a session ended, perhaps as someone else): nothing that
@@ -180,7 +185,7 @@ class Panel {
     for (const deal of page.items) {
       const button = el("button", { type: "button", "data-deal": deal.id },
         `${deal.title} · ${kes(deal.amount)} · ${deal.dispute ? deal.dispute.reason : ""}`);
-      button.addEventListener("click", () => this.select(deal.id));
+      button.addEventListener("click", () => this.said(this.select(deal.id)));
       list.append(el("li", {}, button));
     }
     if (!page.items.length) list.append(el("li", {}, "no open dispute"));
@@ -230,19 +235,19 @@ class Panel {
     if (name === "transaction:created" || name === "transaction:updated") {
       if (name === "transaction:created" && !this.currentId) {
         this.currentId = data.id;
-        this.select(data.id);
+        this.said(this.select(data.id));
       }
       this.show(data);
-      if (data.id === this.currentId) this.refreshDeal();
+      if (data.id === this.currentId) this.said(this.refreshDeal());
       panels.admin.partySawChange(data);
     } else if (name === "payment:updated") {
       if (data.transactionId === this.currentId) this.view.payment(data);
     } else if (name === "wallet:updated") {
       this.wallet(data);
-      if (this.role === "seller") this.payouts();
+      if (this.role === "seller") this.said(this.payouts());
     } else if (name === "notification") {
       this.view.notification(data);
-      if (data.withdrawalId && this.role === "seller") this.payouts();
+      if (data.withdrawalId && this.role === "seller") this.said(this.payouts());
     }
   }
 
@@ -257,7 +262,7 @@ class Panel {
   partySawChange(deal) {
     if (!this.session.signedIn) return;
     this.disputes();
-    if (deal.id === this.currentId) this.select(deal.id);
+    if (deal.id === this.currentId) this.said(this.select(deal.id));
   }
 
   async open(form) {
@@ -268,7 +273,7 @@ class Panel {
     if (!deal) return;
     this.deals.set(deal.id, deal);
     this.openDetails.open = false; // room for the deal; the form is one click away
-    await this.select(deal.id);
+    await this.said(this.select(deal.id));
   }
 
   async act(action) {
@@ -287,7 +292,7 @@ class Panel {
     if (!result || action === "disputes") return;
     if (action === "pay") this.view.payment(result);
     else this.show(result);
-    if (action === "resolve") { await this.ledger(); this.disputes(); }
+    if (action === "resolve") { await this.said(this.ledger()); this.disputes(); }
   }
 
   resolve(id) {
@@ -301,7 +306,7 @@ class Panel {
     const payout = await this.run("withdrawal queued", () => this.session.call("POST",
       "/api/wallet/withdrawals", { amount: Number(form.elements.amount.value),
         phone: form.elements.phone.value }, { "Idempotency-Key": newKey() }));
-    if (payout) await this.payouts();
+    if (payout) await this.said(this.payouts());
   }
 
   async payouts() {

@@ -276,3 +276,23 @@ def test_a_deal_selected_after_another_never_shows_the_first_ones_payment(
     assert page.part("buyer-deal").get_attribute("data-deal-id") == unpaid
     assert page.text("buyer-payment-status") == "none"
     assert page.text("buyer-payment-reason") == ""
+
+
+def test_a_read_refused_because_the_session_ended_is_said_not_thrown(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    page = DemoPage(browser, stack)
+    browser.execute_script(HOLD_REQUESTS)
+    buyer_email = page.sign_up("buyer")
+    deal_id = page.open_deal("A deal read too late", 300, page.sign_up("seller"))
+    browser.execute_script(f"window.holdPath = '/api/transactions/{deal_id}/payments'")
+    browser.find_element(
+        By.CSS_SELECTOR, f'[data-testid="buyer-list"] button[data-deal="{deal_id}"]').click()
+    assert signed_in(stack, buyer_email).post("/api/auth/logout-all").status_code == 200
+    page.wait_text("buyer-who", "session ended")
+    browser.execute_script("window.releaseHeld()")
+    page.wait_for(lambda: browser.execute_script("return window.heldDone"),
+                  "the late answer to be handled")
+    page.wait_text("buyer-message", "revoked")  # the refused read is said on the panel …
+    uncaught = [line for line in page.console_errors() if "Uncaught" in line]
+    assert uncaught == []  # … and nothing is left unhandled
