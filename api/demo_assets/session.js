@@ -69,9 +69,14 @@ export class Session {
   refresh() {
     if (!this.refreshToken) return Promise.resolve(false);
     this.refreshing ??= (async () => {
-      const response = await fetch("/api/auth/refresh", {
-        method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
-      });
+      let response;
+      try {
+        response = await fetch("/api/auth/refresh", {
+          method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
+        });
+      } catch {
+        return false; // the API is out of reach: the session is not ended, only not refreshed
+      }
       const json = await response.json().catch(() => null);
       if (!response.ok || !json || !json.success) {
         this.forget();

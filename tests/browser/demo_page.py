@@ -24,6 +24,9 @@ def kes(amount: int) -> str:
 class DemoPage:
     def __init__(self, driver: webdriver.Chrome, stack: Stack, base: str | None = None) -> None:
         self.driver = driver
+        # The browser is the session's: what an earlier test's page logged is not this page's.
+        driver.get("about:blank")
+        driver.get_log("browser")
         driver.get(f"{base or stack.api}/demo")
         self.wait_for(lambda: driver.execute_script("return document.body.dataset.ready"),
                       "the page's script to start")

@@ -296,3 +296,26 @@ def test_a_read_refused_because_the_session_ended_is_said_not_thrown(
     page.wait_text("buyer-message", "revoked")  # the refused read is said on the panel …
     uncaught = [line for line in page.console_errors() if "Uncaught" in line]
     assert uncaught == []  # … and nothing is left unhandled
+
+
+def test_a_socket_that_cannot_reach_the_api_leaves_no_uncaught_error(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    """The API goes away: the socket's reconnections fail, and so do the refreshes they start
+    (a network error, not a refusal); the page says so and throws nothing."""
+    port = str(services.free_port())
+    stack.start("api-demo-gone", [str(BIN / "gunicorn"), "-w", "1", "--threads", "16",
+                                  "-b", f"127.0.0.1:{port}", "wsgi:app"])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        services.wait_for_http(f"{base}/api/health", timeout=60)
+        page = DemoPage(browser, stack, base)
+        browser.execute_script(COUNT_REFRESHES)
+        page.sign_up("buyer")
+    finally:
+        stack.stop("api-demo-gone")
+    page.wait_for(lambda: browser.execute_script("return window.refreshes") >= 1,
+                  "a failed reconnection to try a refresh")
+    page.wait_text("buyer-who", "refused")
+    uncaught = [line for line in page.console_errors() if "Uncaught" in line]
+    assert uncaught == []
