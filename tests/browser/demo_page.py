@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
@@ -66,6 +67,20 @@ class DemoPage:
         button = self.part(testid)
         self.wait_for(button.is_enabled, f"{testid} to be enabled")
         button.click()
+
+    def click_deal(self, testid: str, deal_id: str) -> None:
+        """A deal's button in a list the page redraws on every change it hears of: found and
+        clicked again until a click lands on a button still on the page."""
+        css = f'[data-testid="{testid}"] button[data-deal="{deal_id}"]'
+
+        def clicked() -> bool:
+            try:
+                self.driver.find_element(By.CSS_SELECTOR, css).click()
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+            return True
+
+        self.wait_for(clicked, f"deal {deal_id} in {testid} to be clicked")
 
     def sign_up(self, role: str) -> str:
         email = f"demo-{role}-{uuid.uuid4().hex[:10]}@example.com"

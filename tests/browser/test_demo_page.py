@@ -102,11 +102,7 @@ def test_a_dispute_split_by_the_admin_shows_both_wallets(
 
     admin = make_admin(stack)
     page.sign_in_admin(admin.user["email"], "an operator password")
-    page.wait_for(lambda: page.driver.find_elements(
-        By.CSS_SELECTOR, f'[data-testid="admin-disputes"] button[data-deal="{deal_id}"]'),
-        "the dispute in the admin's list")
-    browser.find_element(
-        By.CSS_SELECTOR, f'[data-testid="admin-disputes"] button[data-deal="{deal_id}"]').click()
+    page.click_deal("admin-disputes", deal_id)  # once the dispute is in the admin's list
     page.wait_text("admin-status", "disputed")
     Select(page.part("admin-outcome")).select_by_value("split")
     page.type("admin-seller-amount", "600")
@@ -259,14 +255,10 @@ def test_a_deal_selected_after_another_never_shows_the_first_ones_payment(
     unpaid = page.open_deal("The unpaid deal", 400, seller_email)
     page.wait_text("buyer-list", "The unpaid deal")
 
-    def pick(deal_id: str) -> None:
-        browser.find_element(
-            By.CSS_SELECTOR, f'[data-testid="buyer-list"] button[data-deal="{deal_id}"]').click()
-
     # The paid deal's payments answer late: the buyer has picked the unpaid one meanwhile.
     browser.execute_script(f"window.holdPath = '/api/transactions/{paid}/payments'")
-    pick(paid)
-    pick(unpaid)
+    page.click_deal("buyer-list", paid)
+    page.click_deal("buyer-list", unpaid)
     page.wait_text("buyer-title", "The unpaid deal")
     page.wait_text("buyer-ledger-sum", "0 postings")
     assert page.text("buyer-payment-status") == "none"
@@ -286,8 +278,7 @@ def test_a_read_refused_because_the_session_ended_is_said_not_thrown(
     buyer_email = page.sign_up("buyer")
     deal_id = page.open_deal("A deal read too late", 300, page.sign_up("seller"))
     browser.execute_script(f"window.holdPath = '/api/transactions/{deal_id}/payments'")
-    browser.find_element(
-        By.CSS_SELECTOR, f'[data-testid="buyer-list"] button[data-deal="{deal_id}"]').click()
+    page.click_deal("buyer-list", deal_id)
     assert signed_in(stack, buyer_email).post("/api/auth/logout-all").status_code == 200
     page.wait_text("buyer-who", "session ended")
     browser.execute_script("window.releaseHeld()")
