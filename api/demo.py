@@ -6,6 +6,7 @@ build step, under the API's Content-Security-Policy (no inline script or handler
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory
@@ -27,6 +28,6 @@ def page() -> ResponseReturnValue:
 @blp.route("/assets/<path:filename>")
 @limiter.exempt
 def asset(filename: str) -> ResponseReturnValue:
-    if filename.endswith(".html"):  # the page has one address
+    if posixpath.normpath(filename).endswith(".html"):  # the page has one address (index.html/.)
         abort(404)
     return send_from_directory(ASSETS, filename)

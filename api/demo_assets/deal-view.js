@@ -42,6 +42,16 @@ export class DealView {
     setText(this.parts["payment-status"], "none");
   }
 
+  // No deal at all: the panel's person changed.
+  forget() {
+    this.reset();
+    delete this.root.dataset.dealId;
+    delete this.parts["payment-status"].dataset.status;
+    delete this.parts.status.dataset.status;
+    clear(this.parts.list);
+    clear(this.parts.notifications);
+  }
+
   timeline(entries, deal) {
     clear(this.parts.timeline);
     const who = { [deal.buyer]: "buyer", [deal.seller]: "seller" };

@@ -42,8 +42,9 @@ class Panel {
     this.session = new Session({
       onEvent: (event, data) => this.event(event, data),
       onState: (text, ended) => this.state(text, ended),
+      onReconnect: () => this.caughtUp(),
     });
-    this.view = new DealView(this.role, section.querySelector(".deal-slot"), (id) => this.select(id));
+    this.view = new DealView(this.role, section.querySelector(".deal-slot"), (id) => this.said(this.select(id)));
     this.view.parts.list.hidden = this.role === "admin";
     this.part = (name) => section.querySelector(`[data-testid="${this.role}-${name}"]`);
     this.wire();
@@ -83,6 +84,11 @@ class Panel {
     line.classList.toggle("error", error);
   }
 
+  // A read started by a click, an event or another call: a failure is said, never thrown.
+  said(promise) {
+    return promise.catch((error) => this.say(error.message, true));
+  }
+
   async run(what, action) {
     try {
       const result = await action();
@@ -103,11 +109,37 @@ class Panel {
     const user = await this.run(how === "login" ? "signed in" : "signed up",
       () => this.session.signIn(`/api/auth/${how}`, body));
     if (!user) return;
+    this.startOver();
     setText(this.part("who"), `${user.firstName} ${user.lastName} <${user.email}>, ${user.role}`);
     this.section.querySelector("form.auth").hidden = true;
     this.section.querySelector(".signed-in").hidden = false;
     if (this.role === "seller") panels.buyer.sellerKnown(user.email);
-    await this.reload();
+    await this.said(this.reload());
+  }
+
+  // A sign-in (the first, or after a session ended, perhaps as someone else): nothing that
+  // whoever was signed in before saw stays on the panel.
+  startOver() {
+    this.deals.clear();
+    this.currentId = null;
+    this.view.forget();
+    for (const name of ["payouts", "disputes"]) {
+      const part = this.part(name);
+      if (part) part.replaceChildren();
+    }
+    const amount = this.part("seller-amount");
+    if (amount) amount.value = "";
+    this.buttons();
+  }
+
+  // The socket is back: what changed while it was down came as events nobody received.
+  async caughtUp() {
+    try {
+      await this.reload();
+      if (this.currentId) await this.select(this.currentId);
+    } catch (error) {
+      this.say(error.message, true);
+    }
   }
 
   state(text, ended) {
@@ -153,7 +185,7 @@ class Panel {
     for (const deal of page.items) {
       const button = el("button", { type: "button", "data-deal": deal.id },
         `${deal.title} · ${kes(deal.amount)} · ${deal.dispute ? deal.dispute.reason : ""}`);
-      button.addEventListener("click", () => this.select(deal.id));
+      button.addEventListener("click", () => this.said(this.select(deal.id)));
       list.append(el("li", {}, button));
     }
     if (!page.items.length) list.append(el("li", {}, "no open dispute"));
@@ -167,6 +199,7 @@ class Panel {
       this.session.call("GET", `/api/transactions/${id}/payments`),
     ]);
     this.show(deal);
+    if (id !== this.currentId) return; // another deal was picked meanwhile: this one is not shown
     const latest = payments.slice().sort((a, b) => a.createdAt.localeCompare(b.createdAt)).pop();
     this.view.payment(latest || null);
     const amount = this.part("seller-amount");
@@ -202,19 +235,19 @@ class Panel {
     if (name === "transaction:created" || name === "transaction:updated") {
       if (name === "transaction:created" && !this.currentId) {
         this.currentId = data.id;
-        this.select(data.id);
+        this.said(this.select(data.id));
       }
       this.show(data);
-      if (data.id === this.currentId) this.refreshDeal();
+      if (data.id === this.currentId) this.said(this.refreshDeal());
       panels.admin.partySawChange(data);
     } else if (name === "payment:updated") {
       if (data.transactionId === this.currentId) this.view.payment(data);
     } else if (name === "wallet:updated") {
       this.wallet(data);
-      if (this.role === "seller") this.payouts();
+      if (this.role === "seller") this.said(this.payouts());
     } else if (name === "notification") {
       this.view.notification(data);
-      if (data.withdrawalId && this.role === "seller") this.payouts();
+      if (data.withdrawalId && this.role === "seller") this.said(this.payouts());
     }
   }
 
@@ -229,7 +262,7 @@ class Panel {
   partySawChange(deal) {
     if (!this.session.signedIn) return;
     this.disputes();
-    if (deal.id === this.currentId) this.select(deal.id);
+    if (deal.id === this.currentId) this.said(this.select(deal.id));
   }
 
   async open(form) {
@@ -240,7 +273,7 @@ class Panel {
     if (!deal) return;
     this.deals.set(deal.id, deal);
     this.openDetails.open = false; // room for the deal; the form is one click away
-    await this.select(deal.id);
+    await this.said(this.select(deal.id));
   }
 
   async act(action) {
@@ -259,7 +292,7 @@ class Panel {
     if (!result || action === "disputes") return;
     if (action === "pay") this.view.payment(result);
     else this.show(result);
-    if (action === "resolve") { await this.ledger(); this.disputes(); }
+    if (action === "resolve") { await this.said(this.ledger()); this.disputes(); }
   }
 
   resolve(id) {
@@ -273,7 +306,7 @@ class Panel {
     const payout = await this.run("withdrawal queued", () => this.session.call("POST",
       "/api/wallet/withdrawals", { amount: Number(form.elements.amount.value),
         phone: form.elements.phone.value }, { "Idempotency-Key": newKey() }));
-    if (payout) await this.payouts();
+    if (payout) await this.said(this.payouts());
   }
 
   async payouts() {

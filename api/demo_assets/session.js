@@ -13,9 +13,10 @@ export class ApiError extends Error {
 }
 
 export class Session {
-  constructor({ onEvent, onState }) {
+  constructor({ onEvent, onState, onReconnect }) {
     this.onEvent = onEvent; // (event name, data)
     this.onState = onState; // (text about the socket or the session, ended?)
+    this.onReconnect = onReconnect; // (): what was sent while the socket was down is lost
     this.accessToken = null;
     this.refreshToken = null;
     this.user = null;
@@ -68,9 +69,14 @@ export class Session {
   refresh() {
     if (!this.refreshToken) return Promise.resolve(false);
     this.refreshing ??= (async () => {
-      const response = await fetch("/api/auth/refresh", {
-        method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
-      });
+      let response;
+      try {
+        response = await fetch("/api/auth/refresh", {
+          method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
+        });
+      } catch {
+        return false; // the API is out of reach: the session is not ended, only not refreshed
+      }
       const json = await response.json().catch(() => null);
       if (!response.ok || !json || !json.success) {
         this.forget();
@@ -102,9 +108,13 @@ export class Session {
       transports: ["websocket"],
     });
     let refusals = 0;
+    let connectedBefore = false;
     socket.on("connect", () => {
       refusals = 0;
       this.onState("live (Socket.IO connected)");
+      // Events are not replayed: after a token's expiry (or any drop) read everything again.
+      if (connectedBefore) this.onReconnect();
+      connectedBefore = true;
     });
     socket.on("connect_error", () => {
       this.onState("Socket.IO refused the connection");

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
@@ -22,9 +23,12 @@ def kes(amount: int) -> str:
 
 
 class DemoPage:
-    def __init__(self, driver: webdriver.Chrome, stack: Stack) -> None:
+    def __init__(self, driver: webdriver.Chrome, stack: Stack, base: str | None = None) -> None:
         self.driver = driver
-        driver.get(f"{stack.api}/demo")
+        # The browser is the session's: what an earlier test's page logged is not this page's.
+        driver.get("about:blank")
+        driver.get_log("browser")
+        driver.get(f"{base or stack.api}/demo")
         self.wait_for(lambda: driver.execute_script("return document.body.dataset.ready"),
                       "the page's script to start")
         # A reload would drop this: the tests check at the end that it is still there.
@@ -64,6 +68,20 @@ class DemoPage:
         self.wait_for(button.is_enabled, f"{testid} to be enabled")
         button.click()
 
+    def click_deal(self, testid: str, deal_id: str) -> None:
+        """A deal's button in a list the page redraws on every change it hears of: found and
+        clicked again until a click lands on a button still on the page."""
+        css = f'[data-testid="{testid}"] button[data-deal="{deal_id}"]'
+
+        def clicked() -> bool:
+            try:
+                self.driver.find_element(By.CSS_SELECTOR, css).click()
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+            return True
+
+        self.wait_for(clicked, f"deal {deal_id} in {testid} to be clicked")
+
     def sign_up(self, role: str) -> str:
         email = f"demo-{role}-{uuid.uuid4().hex[:10]}@example.com"
         self.type(f"{role}-email", email)
@@ -80,6 +98,10 @@ class DemoPage:
         self.wait_text("admin-who", "live")
 
     def open_deal(self, title: str, amount: int, seller_email: str) -> str:
+        form = self.driver.find_element(
+            By.CSS_SELECTOR, '[data-testid="buyer-panel"] details.open-deal')
+        if form.get_attribute("open") is None:  # closed by the previous deal opened
+            form.find_element(By.TAG_NAME, "summary").click()
         self.type("buyer-new-title", title)
         self.type("buyer-new-amount", str(amount))
         self.type("buyer-seller-email", seller_email)

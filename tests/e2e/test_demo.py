@@ -119,6 +119,17 @@ def test_the_demo_is_not_in_the_openapi_document(stack: Stack) -> None:
     assert [p for p in paths if p.startswith("/demo")] == []
 
 
+def test_the_page_has_one_address_however_its_file_is_spelled(stack: Stack) -> None:
+    """A client that sends dot segments as they are (requests and browsers remove them)."""
+    settings = Settings(app_env="test", mongo_url=stack.env["MONGO_URL"],
+                        mongo_db=stack.env["MONGO_DB"], redis_url=stack.env["REDIS_URL"])
+    client = create_app(settings).test_client()
+    assert client.get("/demo/assets/demo.js").status_code == 200
+    for path in ("/demo/assets/index.html/.", "/demo/assets/vendor/../index.html",
+                 "/demo/assets/./index.html"):
+        assert client.get(path).status_code == 404, path
+
+
 @pytest.fixture(scope="module")
 def production(stack: Stack) -> Iterator[FlaskClient]:
     settings = Settings(app_env="production", mongo_url=stack.env["MONGO_URL"],
