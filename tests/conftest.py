@@ -23,10 +23,27 @@ def stack() -> Iterator[Stack]:
     """One running system for the whole session, torn down at the end: on the user's servers
     when MONGO_URL / REDIS_URL are set, else on embedded ones it starts."""
     running = start_stack()
+    before = _database_names(running)
     try:
         yield running
+        # On a user's server, a database named any other way would outlive the run.
+        strays = sorted(name for name in _database_names(running) - before
+                        if not name.startswith(running.env["MONGO_DB"]))
+        assert not strays, ("tests made databases that no stack drops; name them with "
+                            f"stack.scratch_db(kind): {strays}")
     finally:
         running.close()
+
+
+def _database_names(stack: Stack) -> set[str]:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(stack.env["MONGO_URL"],
+                                                          serverSelectionTimeoutMS=10_000)
+    try:
+        return set(client.list_database_names())
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

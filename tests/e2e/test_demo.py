@@ -133,7 +133,8 @@ def test_the_page_has_one_address_however_its_file_is_spelled(stack: Stack) -> N
 @pytest.fixture(scope="module")
 def production(stack: Stack) -> Iterator[FlaskClient]:
     settings = Settings(app_env="production", mongo_url=stack.env["MONGO_URL"],
-                        mongo_db="escrow_demo_prod", redis_url=stack.env["REDIS_URL"])
+                        mongo_db=stack.scratch_db("demo_production"),
+                        redis_url=stack.env["REDIS_URL"])
     yield create_app(settings).test_client()
 
 
