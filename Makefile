@@ -48,6 +48,7 @@ test-browser: $(STAMP) ## the /demo page in headless Chromium (installs chromium
 	@if ! test -x /usr/bin/chromium || ! test -x /usr/bin/chromedriver; then \
 		if [ "$$(id -u)" != 0 ]; then echo "make: test-browser needs Chromium and its driver: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; exit 1; fi; \
 		echo "make: installing $(BROWSER_PACKAGES) with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y $(BROWSER_PACKAGES) || { apt-get update && apt-get install -y $(BROWSER_PACKAGES); }; \
 	fi
 	$(BIN)/python -m pytest tests/browser -q
