@@ -15,8 +15,11 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from devstack import services
@@ -82,23 +85,38 @@ class RedisDatabases:
             raise RuntimeError(f"more than {self.most} test stacks at once on {self.url}")
         number = free[0]
         url = self.url_of(number)
-        self._flush(url)  # what a run that died left there
+        with _redis(url) as client:
+            # The database REDIS_URL names was handed over; the next ones were not: each is
+            # used only when empty or left by a run of the suite (its mark), else refused as is.
+            if number != self.base and client.dbsize() and not client.exists(SUITE_MARK):
+                raise ExternalServersRefused(
+                    f"Redis database {number} holds keys the suite did not write: besides "
+                    f"REDIS_URL's database {self.base}, overlapping stacks use the next "
+                    f"{self.most - 1}; empty {number}, or name a database whose next ones are")
+            client.flushdb()  # what a run that died left there
+            client.set(SUITE_MARK, "1")
         self.taken.add(number)
         return url
 
     def give_back(self, url: str) -> None:
-        self._flush(url)
+        with _redis(url) as client:
+            client.flushdb()
         self.taken.discard(int(urlsplit(url).path.strip("/")))
 
-    @staticmethod
-    def _flush(url: str) -> None:
-        import redis
 
-        client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
+# Set in every Redis database a stack takes, until it gives it back.
+SUITE_MARK = "escrow-test:taken-by-the-suite"
+
+
+@contextmanager
+def _redis(url: str) -> Iterator[Any]:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 _REDIS_DBS: RedisDatabases | None = None

@@ -130,3 +130,40 @@ def test_the_users_urls_are_read_once_and_taken_out_of_the_environment() -> None
                           capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == ["mongodb://db:27017/?replicaSet=rs0",
                                    "redis://cache:6379/12", "None", "None"]
+
+
+def test_a_database_beyond_the_one_handed_over_is_used_only_if_empty_or_the_suites(
+    servers: dict[str, str],
+) -> None:
+    """REDIS_URL names one database; the stacks that overlap take the next ones, which the user
+    did not name: one holding anyone else's keys is refused and left as it was, one an earlier
+    run of the suite left (its mark) is flushed and used."""
+    databases = RedisDatabases(f"{servers['redis']}/8")
+    handed = redis.Redis.from_url(f"{servers['redis']}/8")
+    theirs = redis.Redis.from_url(f"{servers['redis']}/9")
+    left = redis.Redis.from_url(f"{servers['redis']}/10")
+    handed.set("anything", "1")
+    theirs.set("someone-else", "1")
+    first = databases.take()
+    try:
+        assert first == f"{servers['redis']}/8" and handed.get("anything") is None
+        with pytest.raises(ExternalServersRefused, match="database 9 holds keys"):
+            databases.take()
+        assert theirs.get("someone-else") == b"1" and theirs.dbsize() == 1
+
+        theirs.delete("someone-else")
+        second = databases.take()  # empty now: taken, and marked as the suite's
+        databases.taken.discard(9)  # as if the run that took it died without giving it back
+        redis.Redis.from_url(second).set("a-dead-runs-key", "1")
+        assert databases.take() == second and theirs.get("a-dead-runs-key") is None
+        databases.give_back(second)
+        assert theirs.dbsize() == 0
+        left.set("someone-elses-too", "1")
+        assert databases.take() == second
+        with pytest.raises(ExternalServersRefused, match="database 10 holds keys"):
+            databases.take()
+        assert left.get("someone-elses-too") == b"1"
+        databases.give_back(second)
+    finally:
+        databases.give_back(first)
+        left.flushdb()
