@@ -12,6 +12,10 @@ export class ApiError extends Error {
   }
 }
 
+// A refresh that could not reach the API is tried again after 1 s, 2 s, 4 s, then every 5 s.
+const RETRY_FIRST_MS = 500;
+const RETRY_MOST_MS = 5000;
+
 export class Session {
   constructor({ onEvent, onState, onReconnect }) {
     this.onEvent = onEvent; // (event name, data)
@@ -22,6 +26,8 @@ export class Session {
     this.user = null;
     this.socket = null;
     this.refreshing = null;
+    this.retryTimer = null;
+    this.retryDelay = RETRY_FIRST_MS;
   }
 
   get signedIn() {
@@ -75,8 +81,12 @@ export class Session {
           method: "POST", headers: { Authorization: `Bearer ${this.refreshToken}` },
         });
       } catch {
-        return false; // the API is out of reach: the session is not ended, only not refreshed
+        // The API is out of reach: the session is not ended, only not refreshed yet. Try again
+        // (a socket the server ended on its way down does not reconnect by itself).
+        this.retryLater();
+        return false;
       }
+      this.retryDelay = RETRY_FIRST_MS;
       const json = await response.json().catch(() => null);
       if (!response.ok || !json || !json.success) {
         this.forget();
@@ -92,7 +102,18 @@ export class Session {
     return this.refreshing;
   }
 
+  retryLater() {
+    if (this.retryTimer) return;
+    this.retryDelay = Math.min((this.retryDelay || RETRY_FIRST_MS) * 2, RETRY_MOST_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.refresh();
+    }, this.retryDelay);
+  }
+
   forget() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.accessToken = null;
     this.refreshToken = null;
     if (this.socket) this.socket.disconnect();

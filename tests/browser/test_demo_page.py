@@ -4,6 +4,8 @@ reload). What the page shows is checked against the API's own answers."""
 
 from __future__ import annotations
 
+import time
+
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -310,3 +312,37 @@ def test_a_socket_that_cannot_reach_the_api_leaves_no_uncaught_error(
     page.wait_text("buyer-who", "refused")
     uncaught = [line for line in page.console_errors() if "Uncaught" in line]
     assert uncaught == []
+
+
+def test_a_panel_whose_api_comes_back_after_its_token_expired_goes_live_again(
+    stack: Stack, browser: webdriver.Chrome,
+) -> None:
+    """The API is away for longer than the access token lives and for several reconnections:
+    a refresh that cannot reach the API is not a refusal, so when the API is back the page
+    still refreshes and its socket goes live (it used to stop refreshing after two failures,
+    and stayed refused until a reload)."""
+    port = str(services.free_port())
+    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", "16", "-b", f"127.0.0.1:{port}",
+               "wsgi:app"]
+    short = {"ACCESS_TOKEN_SECONDS": str(SHORT_ACCESS_S)}
+    base = f"http://127.0.0.1:{port}"
+    stack.start("api-demo-back", command, short)
+    try:
+        services.wait_for_http(f"{base}/api/health", timeout=60)
+        page = DemoPage(browser, stack, base)
+        browser.execute_script(COUNT_REFRESHES)
+        page.sign_up("buyer")
+        page.wait_text("buyer-who", "live")
+        signed_up = time.monotonic()
+        stack.stop("api-demo-back")
+        page.wait_for(lambda: browser.execute_script("return window.refreshes") >= 2
+                      and time.monotonic() > signed_up + SHORT_ACCESS_S,
+                      "two refreshes to fail while the API is away, past the token's expiry",
+                      timeout=SHORT_ACCESS_S * 10)
+        assert "live" not in page.text("buyer-who")
+        stack.start("api-demo-back", command, short)
+        services.wait_for_http(f"{base}/api/health", timeout=60)
+        page.wait_text("buyer-who", "live", timeout=30)
+        assert page.not_reloaded()
+    finally:
+        stack.stop("api-demo-back")
