@@ -216,11 +216,23 @@ class Stack:
         for pool in WORKER_POOLS:
             self.start_worker(pool)
 
-    def start_api(self, name: str = "api", port: str | None = None) -> None:
+    def start_api(self, name: str = "api", port: str | None = None,
+                  extra_env: dict[str, str] | None = None) -> None:
         """An API process (gunicorn, one worker of 32 threads) on ``port``."""
         self.start(name, [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
                           "-w", "1", "--threads", "32",
-                          "-b", f"127.0.0.1:{port or self.env['API_PORT']}", "wsgi:app"])
+                          "-b", f"127.0.0.1:{port or self.env['API_PORT']}", "wsgi:app"],
+                   extra_env)
+
+    def start_extra_api(self, name: str, port: str | None = None, **extra_env: str) -> str:
+        """One more API process beside the stack's (only gunicorn, not a whole stack) on
+        ``port`` (a free one if None), with ``extra_env`` over the stack's env; its base URL
+        once it answers. ``stop(name)`` ends it, and the same port starts it again."""
+        port = port or str(services.free_port())
+        self.start_api(name, port, extra_env)
+        base = f"http://127.0.0.1:{port}"
+        services.wait_for_http(f"{base}/api/health", timeout=60)
+        return base
 
     def tail(self, name: str, lines: int = 60) -> str:
         path = self.log(name)

@@ -5,16 +5,16 @@ reload). What the page shows is checked against the API's own answers."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
-from devstack import services
 from tests.browser.conftest import save_screenshot
 from tests.browser.demo_page import DemoPage, kes
 from tests.helpers import PASSWORD, Api, make_admin, register
-from tests.stack import BIN, Stack
+from tests.stack import Stack
 
 SUCCESS, CANCELS = "254708374149", "254700000001"
 
@@ -176,13 +176,8 @@ def test_the_panels_stay_live_past_their_tokens_and_read_again_what_they_missed(
     """Each socket is ended by the server when its token expires: the page refreshes the
     tokens and reconnects with the new one, and what then changes still arrives live; what
     changed while a socket was down is read again once it is back."""
-    port = str(services.free_port())
-    stack.start("api-demo-short", [str(BIN / "gunicorn"), "-w", "1", "--threads", "16",
-                                   "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                {"ACCESS_TOKEN_SECONDS": str(SHORT_ACCESS_S)})
-    base = f"http://127.0.0.1:{port}"
     try:
-        services.wait_for_http(f"{base}/api/health", timeout=60)
+        base = stack.start_extra_api("api-demo-short", ACCESS_TOKEN_SECONDS=str(SHORT_ACCESS_S))
         page = DemoPage(browser, stack, base)
         browser.execute_script(COUNT_REFRESHES)
         page.sign_up("buyer")
@@ -296,12 +291,8 @@ def test_a_socket_that_cannot_reach_the_api_leaves_no_uncaught_error(
 ) -> None:
     """The API goes away: the socket's reconnections fail, and so do the refreshes they start
     (a network error, not a refusal); the page says so and throws nothing."""
-    port = str(services.free_port())
-    stack.start("api-demo-gone", [str(BIN / "gunicorn"), "-w", "1", "--threads", "16",
-                                  "-b", f"127.0.0.1:{port}", "wsgi:app"])
-    base = f"http://127.0.0.1:{port}"
     try:
-        services.wait_for_http(f"{base}/api/health", timeout=60)
+        base = stack.start_extra_api("api-demo-gone")
         page = DemoPage(browser, stack, base)
         browser.execute_script(COUNT_REFRESHES)
         page.sign_up("buyer")
@@ -321,14 +312,9 @@ def test_a_panel_whose_api_comes_back_after_its_token_expired_goes_live_again(
     a refresh that cannot reach the API is not a refusal, so when the API is back the page
     still refreshes and its socket goes live (it used to stop refreshing after two failures,
     and stayed refused until a reload)."""
-    port = str(services.free_port())
-    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", "16", "-b", f"127.0.0.1:{port}",
-               "wsgi:app"]
-    short = {"ACCESS_TOKEN_SECONDS": str(SHORT_ACCESS_S)}
-    base = f"http://127.0.0.1:{port}"
-    stack.start("api-demo-back", command, short)
+    short = str(SHORT_ACCESS_S)
     try:
-        services.wait_for_http(f"{base}/api/health", timeout=60)
+        base = stack.start_extra_api("api-demo-back", ACCESS_TOKEN_SECONDS=short)
         page = DemoPage(browser, stack, base)
         browser.execute_script(COUNT_REFRESHES)
         page.sign_up("buyer")
@@ -340,8 +326,8 @@ def test_a_panel_whose_api_comes_back_after_its_token_expired_goes_live_again(
                       "two refreshes to fail while the API is away, past the token's expiry",
                       timeout=SHORT_ACCESS_S * 10)
         assert "live" not in page.text("buyer-who")
-        stack.start("api-demo-back", command, short)
-        services.wait_for_http(f"{base}/api/health", timeout=60)
+        stack.start_extra_api("api-demo-back", str(urlsplit(base).port),  # the same port
+                              ACCESS_TOKEN_SECONDS=short)
         page.wait_text("buyer-who", "live", timeout=30)
         assert page.not_reloaded()
     finally:

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 import pytest
 import socketio
 
-from devstack import services
 from tests.helpers import PASSWORD, Api, Listener, register, wait_until
-from tests.stack import BIN, Stack
+from tests.stack import Stack
 
 SHORT_ACCESS_S = 6  # long enough to sign in and connect on a loaded machine
 
@@ -25,14 +24,9 @@ class Second:
 @pytest.fixture(scope="module")
 def second(stack: Stack) -> Iterator[Second]:
     """One more API process on the session's stack (not a whole stack: only gunicorn)."""
-    port = str(services.free_port())
-    stack.start("api-sockets", [str(BIN / "gunicorn"), "-w", "1", "--threads", "8",
-                                "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                {"ACCESS_TOKEN_SECONDS": str(SHORT_ACCESS_S)})
-    base = f"http://127.0.0.1:{port}"
     try:
-        services.wait_for_http(f"{base}/api/health", timeout=60)
-        yield Second(base)
+        yield Second(stack.start_extra_api("api-sockets",
+                                           ACCESS_TOKEN_SECONDS=str(SHORT_ACCESS_S)))
     finally:
         stack.stop("api-sockets")
 
